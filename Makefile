@@ -1,0 +1,37 @@
+# chorus-robot — the README's commands: `make demo` and `make test` do all the set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test check bench sandbox clean
+
+setup: $(STAMP)
+	@$(PY) -m robot.browser_setup
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/chorus-robot demo
+
+sandbox: setup
+	$(VENV)/bin/chorus-sandbox serve --seed 12
+
+test: setup
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+check: setup
+	$(VENV)/bin/ruff check robot pages scenarios sandbox tests bench
+	$(VENV)/bin/ruff format --check robot pages scenarios sandbox tests bench
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Records the scenarios exchange with the robot: rejection, correction, step result.
+
+Exceptions (the two families of design.md, rule 4)::
+
+    ScenarioError
+    ├── BusinessError   the data is wrong: do not retry, a person must look
+    └── PortalError     the portal or the browser failed: retry (re-login, new browser)
+        └── SessionLost the portal sent us back to the login form
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class ScenarioError(Exception):
+    """Base of the errors a scenario raises."""
+
+
+class BusinessError(ScenarioError):
+    """The data is wrong (the portal refused it): no retry, a person must look.
+
+    ``messages`` are the portal's own words, quoted as shown.
+    """
+
+    def __init__(self, message: str, messages: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.messages = messages or (message,)
+
+
+class PortalError(ScenarioError):
+    """The portal or the browser failed (timeout, 5xx, maintenance…): retry."""
+
+
+class SessionLost(PortalError):
+    """The portal asked to log in again (idle expiry)."""
+
+
+class Step(StrEnum):
+    """The three steps of a transaction, in order."""
+
+    ACKNOWLEDGE = "acknowledge"
+    PROCESS = "process"
+    REISSUE = "reissue"
+
+
+class Outcome(StrEnum):
+    """What a step ended with."""
+
+    DONE = "done"
+    ALREADY_DONE = "already_done"
+    WOULD_DO = "would_do"  # dry run: the step would have acted
+    BUSINESS_FAILURE = "business_failure"
+    SYSTEM_FAILURE = "system_failure"
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    reference: str
+    designation: str
+    quantite: Decimal
+    unite: str
+    prix_unitaire_ht: Decimal
+    remise: Decimal
+    taux_tva: Decimal
+
+    @property
+    def montant_ht(self) -> Decimal:
+        return (self.quantite * self.prix_unitaire_ht - self.remise).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    date: str
+    utilisateur: str
+    action: str
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    """Everything the consultation page shows about one invoice (labels → values, parsed)."""
+
+    numero: str
+    statut: str  # display label, e.g. « Rejetée »
+    type_facture: str = ""
+    cadre: str = ""  # display label of the cadre de facturation
+    date_facture: date | None = None
+    date_depot: datetime | None = None
+    siret_destinataire: str = ""
+    destinataire: str = ""
+    code_service: str = ""
+    numero_engagement: str = ""
+    numero_marche: str = ""
+    numero_facture_origine: str = ""
+    devise: str = "EUR"
+    type_tva: str = ""
+    mode_paiement: str = ""
+    fournisseur: str = ""
+    coordonnees_bancaires: str = ""
+    montant_ht: Decimal | None = None
+    montant_tva: Decimal | None = None
+    montant_ttc: Decimal | None = None
+    commentaire: str = ""
+    motif_rejet: str = ""
+    commentaire_rejet: str = ""
+    acquittee: bool | None = None
+    rejet_traite: bool | None = None
+    lignes: tuple[InvoiceLine, ...] = ()
+    historique: tuple[HistoryEntry, ...] = ()
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A rejected invoice as the portal shows it (window, Synthèse, consultation page)."""
+
+    numero: str
+    destinataire: str = ""
+    date_depot: str = ""
+    motif: str = ""
+    commentaire: str = ""
+    statut: str = "Rejetée"
+    acquittee: bool = False
+    montant_ttc: Decimal | None = None
+    invoice: InvoiceRecord | None = None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What the user wants in the new invoice. ``None`` = keep the rejected invoice's value."""
+
+    numero_rejete: str
+    nouveau_numero: str
+    date_facture: date | None = None
+    montant_ht: Decimal | None = None
+    taux_tva: Decimal | None = None
+    numero_engagement: str | None = None
+    code_service: str | None = None
+    siret_destinataire: str | None = None
+    numero_marche: str | None = None
+    mode_paiement: str | None = None
+    commentaire: str | None = None
+    piece_jointe: Path | None = None
+    source_line: int = 0  # line of the plan file, for messages
+
+    def overrides(self) -> dict[str, Any]:
+        """The fields this correction changes (name → value), empty ones left out."""
+        skip = {"numero_rejete", "nouveau_numero", "source_line"}
+        return {
+            name: value
+            for name, value in self.__dict__.items()
+            if name not in skip and value is not None
+        }
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The outcome of one step, with what was read on the portal before and after."""
+
+    step: Step
+    outcome: Outcome
+    message: str = ""
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    portal_messages: tuple[str, ...] = ()
