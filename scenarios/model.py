@@ -17,6 +17,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
+
 
 class ScenarioError(Exception):
     """Base of the errors a scenario raises."""
@@ -57,62 +59,6 @@ class Outcome(StrEnum):
     WOULD_DO = "would_do"  # dry run: the step would have acted
     BUSINESS_FAILURE = "business_failure"
     SYSTEM_FAILURE = "system_failure"
-
-
-@dataclass(frozen=True)
-class InvoiceLine:
-    reference: str
-    designation: str
-    quantite: Decimal
-    unite: str
-    prix_unitaire_ht: Decimal
-    remise: Decimal
-    taux_tva: Decimal
-
-    @property
-    def montant_ht(self) -> Decimal:
-        return (self.quantite * self.prix_unitaire_ht - self.remise).quantize(Decimal("0.01"))
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    date: str
-    utilisateur: str
-    action: str
-
-
-@dataclass(frozen=True)
-class InvoiceRecord:
-    """Everything the consultation page shows about one invoice (labels → values, parsed)."""
-
-    numero: str
-    statut: str  # display label, e.g. « Rejetée »
-    type_facture: str = ""
-    cadre: str = ""  # display label of the cadre de facturation
-    date_facture: date | None = None
-    date_depot: datetime | None = None
-    siret_destinataire: str = ""
-    destinataire: str = ""
-    code_service: str = ""
-    numero_engagement: str = ""
-    numero_marche: str = ""
-    numero_facture_origine: str = ""
-    devise: str = "EUR"
-    type_tva: str = ""
-    mode_paiement: str = ""
-    fournisseur: str = ""
-    coordonnees_bancaires: str = ""
-    montant_ht: Decimal | None = None
-    montant_tva: Decimal | None = None
-    montant_ttc: Decimal | None = None
-    commentaire: str = ""
-    motif_rejet: str = ""
-    commentaire_rejet: str = ""
-    acquittee: bool | None = None
-    rejet_traite: bool | None = None
-    lignes: tuple[InvoiceLine, ...] = ()
-    historique: tuple[HistoryEntry, ...] = ()
-    url: str = ""
 
 
 @dataclass(frozen=True)

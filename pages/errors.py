@@ -1,0 +1,34 @@
+"""Errors the page objects raise when the portal does not show what they expect.
+
+    PageError
+    ├── PortalUnavailable   « Service indisponible », « Maintenance en cours », 5xx, timeout
+    ├── LoginRequired       the portal shows its login form (session expired)
+    ├── FormRejected        the portal refused a form; ``messages`` are its own words
+    └── ElementMissing      a labelled element of a page object is not on the page (drift)
+"""
+
+from __future__ import annotations
+
+
+class PageError(Exception):
+    """Base of the page objects' errors."""
+
+
+class PortalUnavailable(PageError):
+    """The portal answered with an error or maintenance page, or did not answer in time."""
+
+
+class LoginRequired(PageError):
+    """The portal asks to log in again."""
+
+
+class FormRejected(PageError):
+    """The portal refused what was submitted; ``messages`` quote it."""
+
+    def __init__(self, messages: tuple[str, ...]) -> None:
+        super().__init__(" ; ".join(messages) or "Formulaire refusé par le portail")
+        self.messages = messages
+
+
+class ElementMissing(PageError):
+    """A labelled element the page object relies on is not on the page."""
