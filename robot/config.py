@@ -1,0 +1,290 @@
+"""The robot's configuration: environment variables and an optional ``.env`` file.
+
+The real environment wins over the ``.env`` file (which is read, never loaded into
+``os.environ``). Everything is checked at once: :class:`ConfigError` lists every problem, in
+French, naming the variable. ``CHORUS_SANDBOX_*`` variables belong to the sandbox and are
+left alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from robot.otp import check_otp_spec
+from robot.secrets import MASK, Secret
+
+PREFIX = "CHORUS_"
+SANDBOX_PREFIX = "CHORUS_SANDBOX_"
+ARTIFACT_MODES = ("on", "off", "retain-on-failure")
+
+#: Field → environment variable.
+VARIABLES: dict[str, str] = {
+    "portal_url": "CHORUS_PORTAL_URL",
+    "login": "CHORUS_LOGIN",
+    "password": "CHORUS_PASSWORD",
+    "otp_source": "CHORUS_OTP_SOURCE",
+    "browser": "CHORUS_BROWSER",
+    "headless": "CHORUS_HEADLESS",
+    "output_dir": "CHORUS_OUTPUT_DIR",
+    "timeout_ms": "CHORUS_TIMEOUT_MS",
+    "journal": "CHORUS_JOURNAL",
+    "workers": "CHORUS_WORKERS",
+    "video": "CHORUS_VIDEO",
+    "trace": "CHORUS_TRACE",
+    "keep_runs": "CHORUS_KEEP_RUNS",
+    "audit_key": "CHORUS_AUDIT_KEY",
+    "max_retries": "CHORUS_MAX_RETRIES",
+    "retry_budget_s": "CHORUS_RETRY_BUDGET_S",
+    "slow_mo_ms": "CHORUS_SLOW_MO_MS",
+}
+
+#: Integer fields → inclusive bounds.
+_BOUNDS: dict[str, tuple[int, int]] = {
+    "timeout_ms": (1000, 300_000),
+    "workers": (1, 16),
+    "max_retries": (0, 20),
+    "retry_budget_s": (0, 86_400),
+    "slow_mo_ms": (0, 10_000),
+}
+
+_TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
+_FALSE = {"0", "false", "no", "non", "off", "faux"}
+_KEEP_RUNS = re.compile(r"(\d+)\s*([jd]?)", re.IGNORECASE)
+_AUTO_MAILDIR = re.compile(r"\s*maildir\s*:\s*auto\s*", re.IGNORECASE)
+_SECRETS = ("password", "audit_key")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; ``problems`` lists every reason, in French."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a run needs to know, validated. ``portal_url`` None = the embedded sandbox."""
+
+    portal_url: str | None = None
+    login: str | None = None
+    password: Secret | None = None
+    otp_source: str = "maildir:auto"
+    browser: str | None = None
+    headless: bool = True
+    output_dir: Path = field(default_factory=lambda: Path("runs"))
+    timeout_ms: int = 15_000
+    journal: Path | None = None
+    workers: int = 1
+    video: str = "off"
+    trace: str = "on"
+    keep_runs: str | None = None
+    audit_key: Secret | None = None
+    max_retries: int = 3
+    retry_budget_s: int = 300
+    slow_mo_ms: int = 0
+
+    def __post_init__(self) -> None:
+        problems = _semantic_problems({name: getattr(self, name) for name in VARIABLES})
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def embedded_sandbox(self) -> bool:
+        return self.portal_url is None
+
+    def keep_runs_policy(self) -> tuple[str, int] | None:
+        """``("runs", 30)`` for « 30 », ``("days", 14)`` for « 14j »/« 14d »; None: keep all."""
+        if self.keep_runs is None:
+            return None
+        match = _KEEP_RUNS.fullmatch(self.keep_runs.strip())
+        assert match is not None  # checked in __post_init__
+        return ("days" if match.group(2) else "runs", int(match.group(1)))
+
+    def describe(self) -> dict[str, str]:
+        """Variable → value as text, for reports; secrets shown as ``********``."""
+        shown: dict[str, str] = {}
+        for name, variable in VARIABLES.items():
+            value = getattr(self, name)
+            if isinstance(value, Secret):
+                shown[variable] = MASK if value else "(vide)"
+            elif value is None:
+                shown[variable] = (
+                    "(bac à sable intégré)" if name == "portal_url" else "(non défini)"
+                )
+            elif isinstance(value, bool):
+                shown[variable] = "oui" if value else "non"
+            else:
+                shown[variable] = str(value)
+        return shown
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+) -> Config:
+    """The configuration from ``dotenv`` (when the file exists) overridden by ``environ``.
+
+    ``environ`` defaults to ``os.environ``, which is never modified. Raises
+    :class:`ConfigError` listing every problem.
+    """
+    merged: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        merged.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+
+    problems = _unknown_variables(merged)
+    values: dict[str, Any] = {}
+    for name, variable in VARIABLES.items():
+        raw = merged.get(variable, "")
+        if raw.strip():
+            try:
+                # A password is taken as typed: spaces around it may belong to it.
+                values[name] = _parse(name, raw if name in _SECRETS else raw.strip())
+            except ValueError as exc:
+                problems.append(f"{variable} : {exc}")
+    problems += _semantic_problems(_with_defaults(values))
+    otp_source = values.get("otp_source", "maildir:auto")
+    if "portal_url" in values and _AUTO_MAILDIR.fullmatch(otp_source):
+        problems.append(
+            "CHORUS_OTP_SOURCE : « maildir:auto » ne vaut que pour le bac à sable intégré ; "
+            "avec CHORUS_PORTAL_URL, indiquez prompt, maildir:/chemin, command:<commande> "
+            "ou none"
+        )
+    if problems:
+        raise ConfigError(problems)
+    return Config(**values)
+
+
+def _with_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    complete: dict[str, Any] = {}
+    for name, spec in Config.__dataclass_fields__.items():
+        if name in values:
+            complete[name] = values[name]
+        elif spec.default_factory is not MISSING:
+            complete[name] = spec.default_factory()
+        else:
+            complete[name] = spec.default
+    return complete
+
+
+def _parse(name: str, raw: str) -> Any:
+    """The typed value of one variable; ValueError with a French reason."""
+    if name in _SECRETS:
+        return Secret(raw)
+    if name == "headless":
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ValueError(f"« {raw} » n'est pas un booléen (oui/non, true/false, 1/0 attendu)")
+    if name in _BOUNDS:
+        if not re.fullmatch(r"[+-]?\d+", raw):
+            raise ValueError(f"« {raw} » n'est pas un nombre entier")
+        return int(raw)
+    if name in ("output_dir", "journal"):
+        return Path(raw).expanduser()
+    if name in ("video", "trace"):
+        return raw.lower()
+    return raw
+
+
+def _unknown_variables(merged: Mapping[str, str]) -> list[str]:
+    known = set(VARIABLES.values())
+    problems = []
+    for variable in sorted(merged):
+        if not variable.startswith(PREFIX) or variable.startswith(SANDBOX_PREFIX):
+            continue
+        if variable in known:
+            continue
+        close = difflib.get_close_matches(variable, sorted(known), n=1, cutoff=0.6)
+        hint = f" (vouliez-vous dire {close[0]} ?)" if close else ""
+        problems.append(f"{variable} : variable inconnue{hint}")
+    return problems
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_problems(url: str) -> list[str]:
+    var = VARIABLES["portal_url"]
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return [f"{var} : l'adresse n'est pas valide (port incorrect ?)"]
+    if parts.username or parts.password:
+        # Not quoted: the address holds credentials.
+        return [f"{var} : l'adresse ne doit pas contenir d'identifiant ni de mot de passe"]
+    if parts.scheme not in ("http", "https") or not host:
+        return [f"{var} : « {url} » doit commencer par https:// et indiquer un serveur"]
+    if parts.scheme == "http" and not _is_loopback(host):
+        return [
+            f"{var} : « {url} » n'est pas chiffrée (http://) ; le mot de passe circulerait en "
+            "clair. Utilisez https:// (http:// n'est admis que pour localhost)"
+        ]
+    return []
+
+
+def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
+    """Range, choice and consistency problems of already typed values (field → value)."""
+    var = VARIABLES
+    problems: list[str] = []
+    for name, (low, high) in _BOUNDS.items():
+        if not low <= values[name] <= high:
+            problems.append(
+                f"{var[name]} : {values[name]} est hors limites (entre {low} et {high} attendu)"
+            )
+    for name in ("video", "trace"):
+        if values[name] not in ARTIFACT_MODES:
+            problems.append(
+                f"{var[name]} : « {values[name]} » inconnu ({', '.join(ARTIFACT_MODES)} attendu)"
+            )
+    otp_problem = check_otp_spec(values["otp_source"])
+    if otp_problem:
+        problems.append(f"{var['otp_source']} : {otp_problem}")
+    keep_runs: str | None = values["keep_runs"]
+    if keep_runs is not None:
+        match = _KEEP_RUNS.fullmatch(keep_runs.strip())
+        if match is None or int(match.group(1)) == 0:
+            problems.append(
+                f"{var['keep_runs']} : « {keep_runs} » invalide (un nombre de passages, "
+                "ex. « 30 », ou de jours, ex. « 14j », attendu)"
+            )
+    login: str | None = values["login"]
+    if login is not None and not _EMAIL.fullmatch(login):
+        problems.append(f"{var['login']} : « {login} » n'est pas une adresse électronique")
+    browser: str | None = values["browser"]
+    if browser is not None and not Path(browser).is_file():
+        problems.append(f"{var['browser']} : « {browser} » n'existe pas")
+    output_dir: Path = values["output_dir"]
+    if output_dir.exists() and not output_dir.is_dir():
+        problems.append(f"{var['output_dir']} : « {output_dir} » n'est pas un dossier")
+    journal: Path | None = values["journal"]
+    if journal is not None and journal.is_dir():
+        problems.append(f"{var['journal']} : « {journal} » est un dossier")
+    portal_url: str | None = values["portal_url"]
+    if portal_url is not None:
+        problems += _url_problems(portal_url)
+        if not login:
+            problems.append(f"{var['login']} : obligatoire avec CHORUS_PORTAL_URL")
+        if not values["password"]:
+            problems.append(f"{var['password']} : obligatoire avec CHORUS_PORTAL_URL")
+    return problems
