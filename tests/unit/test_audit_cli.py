@@ -1,0 +1,126 @@
+"""``chorus-robot audit verify`` and ``show``: exit codes and French messages."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from robot.audit.cli import audit_app
+from robot.audit.events import EventLog
+from robot.audit.manifest import write_manifest
+
+runner = CliRunner()
+
+
+def _bundle(root: Path, numbers: tuple[str, ...] = ("F2026-001",)) -> Path:
+    run_dir = root / "20261127-103000-a1b2"
+    (run_dir / "traces").mkdir(parents=True)
+    log = EventLog(run_dir / "events.jsonl")
+    for number in numbers:
+        log.append({"invoice": number, "step": "acknowledge", "outcome": "done"})
+        with zipfile.ZipFile(run_dir / "traces" / f"{number}.zip", "w") as archive:
+            archive.writestr("trace.trace", "{}\n")
+    return run_dir
+
+
+@pytest.fixture(autouse=True)
+def _no_key_no_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CHORUS_AUDIT_KEY", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_verify_says_intact_and_exits_zero(tmp_path: Path) -> None:
+    run_dir = _bundle(tmp_path)
+    write_manifest(run_dir)
+    result = runner.invoke(audit_app, ["verify", str(run_dir)])
+    assert result.exit_code == 0
+    assert "Bundle intact" in result.output
+
+
+def test_verify_names_every_problem_and_exits_one(tmp_path: Path) -> None:
+    run_dir = _bundle(tmp_path)
+    write_manifest(run_dir)
+    (run_dir / "ajout.txt").write_text("x", encoding="utf-8")
+    (run_dir / "traces" / "F2026-001.zip").unlink()
+    result = runner.invoke(audit_app, ["verify", str(run_dir)])
+    assert result.exit_code == 1
+    assert "2 problème(s)" in result.output
+    assert "fichier en trop (absent du manifeste) : ajout.txt" in result.output
+    assert "fichier manquant : traces/F2026-001.zip" in result.output
+    assert "Bundle intact" not in result.output
+
+
+def test_verify_of_a_missing_folder_exits_two(tmp_path: Path) -> None:
+    result = runner.invoke(audit_app, ["verify", str(tmp_path / "absent")])
+    assert result.exit_code == 2
+    assert "Dossier de run introuvable" in result.output
+
+
+def test_verify_checks_the_signature_with_the_key_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = _bundle(tmp_path)
+    write_manifest(run_dir, key=b"cle-du-run")
+    monkeypatch.setenv("CHORUS_AUDIT_KEY", "cle-du-run")
+    assert runner.invoke(audit_app, ["verify", str(run_dir)]).exit_code == 0
+    monkeypatch.setenv("CHORUS_AUDIT_KEY", "mauvaise-cle")
+    result = runner.invoke(audit_app, ["verify", str(run_dir)])
+    assert result.exit_code == 1
+    assert "signature invalide" in result.output
+    assert "mauvaise-cle" not in result.output
+
+
+def test_show_without_display_prints_the_command(tmp_path: Path) -> None:
+    run_dir = _bundle(tmp_path)
+    result = runner.invoke(audit_app, ["show", str(run_dir)])
+    assert result.exit_code == 0
+    assert f"playwright show-trace {run_dir / 'traces' / 'F2026-001.zip'}" in result.output
+
+
+def test_show_for_one_invoice_among_several(tmp_path: Path) -> None:
+    run_dir = _bundle(tmp_path, ("F1", "F2"))
+    result = runner.invoke(audit_app, ["show", str(run_dir), "--invoice", "F2"])
+    assert result.exit_code == 0
+    assert "F2.zip" in result.output and "F1.zip" not in result.output
+
+
+def test_show_an_unknown_invoice_exits_two_listing_the_available_ones(tmp_path: Path) -> None:
+    run_dir = _bundle(tmp_path, ("F1", "F2"))
+    result = runner.invoke(audit_app, ["show", str(run_dir), "--invoice", "F9"])
+    assert result.exit_code == 2
+    assert "Pas de trace pour la facture « F9 »" in result.output
+    assert "• F1" in result.output and "• F2" in result.output
+
+
+def test_show_with_a_display_opens_the_trace_viewer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = _bundle(tmp_path)
+    calls: list[list[str]] = []
+
+    def fake_run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    result = runner.invoke(audit_app, ["show", str(run_dir)])
+    assert result.exit_code == 0
+    assert calls and calls[0][1:] == [
+        "-m",
+        "playwright",
+        "show-trace",
+        str(run_dir / "traces" / "F2026-001.zip"),
+    ]
+
+
+def test_show_without_traces_exits_two(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    result = runner.invoke(audit_app, ["show", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "Aucune trace" in result.output
