@@ -1,0 +1,198 @@
+"""Realistic, reproducible data for the sandbox (portal-spec §7).
+
+:func:`seed` **resets the store first**, then creates a directory of 12 public structures
+(one inactive, one inactive service, every kind of requirement), one supplier structure with
+two bank accounts and its user, 16 invoices covering every status of portal-spec §4 (drafts,
+processed rejections, an acknowledged suspension…) and exactly ``rejected`` rejected invoices
+not yet acknowledged — the only ones the rejection window lists. Invoices rejected for an
+amount (MONTANTTOTAL_ERR, CALCUL_ERR, TX_TVA_ERR) have one line, so that correcting the
+« montant HT » is unambiguous. Every rejected invoice passes the entry form's rules once given
+a new number, so the robot can reissue it.
+
+The same arguments give the same data: every draw comes from ``random.Random(random_seed)``
+and instants are derived from ``today`` (default: today in France), not from the clock.
+:func:`seed_bulk` adds many invoices fast (benchmarks, timing tests).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from stdnum import iban, luhn
+
+from sandbox import _seed_data as data
+from sandbox._seed_invoices import InvoiceFactory
+from sandbox.fmt import PARIS, paris_today
+from sandbox.model import BankAccount, Invoice, Service, Status, Structure, Supplier
+from sandbox.store import Store
+
+#: Statuses of the other seeded invoices, with how many days ago they were deposited.
+_OTHERS: tuple[tuple[Status, int, int], ...] = (
+    (Status.BROUILLON, 1, 1),
+    (Status.BROUILLON, 2, 2),
+    (Status.DEPOSEE, 1, 1),
+    (Status.EN_COURS_ACHEMINEMENT, 1, 1),
+    (Status.MISE_A_DISPOSITION, 2, 10),
+    (Status.MISE_A_DISPOSITION, 3, 20),
+    (Status.A_RECYCLER, 5, 15),
+    (Status.SUSPENDUE, 4, 12),
+    (Status.COMPLETEE, 15, 30),
+    (Status.REJETEE, 20, 40),
+    (Status.REJETEE, 40, 60),
+    (Status.SERVICE_FAIT, 15, 30),
+    (Status.MANDATEE, 30, 45),
+    (Status.MISE_A_DISPOSITION_COMPTABLE, 35, 50),
+    (Status.COMPTABILISEE, 45, 70),
+    (Status.MISE_EN_PAIEMENT, 60, 120),
+)
+_BULK_STATUSES = (
+    (Status.MISE_EN_PAIEMENT, 30),
+    (Status.MANDATEE, 10),
+    (Status.COMPTABILISEE, 10),
+    (Status.MISE_A_DISPOSITION, 15),
+    (Status.SERVICE_FAIT, 5),
+    (Status.REJETEE, 10),
+    (Status.SUSPENDUE, 8),
+    (Status.A_RECYCLER, 7),
+    (Status.BROUILLON, 5),
+)
+
+
+@dataclass(frozen=True)
+class SeedInfo:
+    """What :func:`seed` created."""
+
+    supplier_id: int
+    user_email: str
+    rejected_numbers: tuple[str, ...]  # the rejections not yet acknowledged, by number
+    structures: tuple[Structure, ...]
+    supplier: Supplier
+    numbers: dict[Status, tuple[str, ...]]  # every seeded invoice number, by status
+
+
+def make_siret(rng: random.Random, prefix: str) -> str:
+    """A random SIRET that passes the Luhn checks of its SIREN and of the whole number."""
+    body = prefix + "".join(str(rng.randrange(10)) for _ in range(8 - len(prefix)))
+    siren = body + luhn.calc_check_digit(body)
+    start = siren + "".join(str(rng.randrange(10)) for _ in range(4))
+    return start + luhn.calc_check_digit(start)
+
+
+def make_iban(rng: random.Random, bank: str, branch: str) -> str:
+    """A French IBAN with a valid RIB key and check digits, in groups of four."""
+    account = "".join(str(rng.randrange(10)) for _ in range(11))
+    key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
+    bban = f"{bank}{branch}{account}{key:02d}"
+    compact = f"FR{iban.calc_check_digits('FR00' + bban)}{bban}"
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def seed(
+    store: Store,
+    *,
+    rejected: int,
+    random_seed: int = 42,
+    user_email: str,
+    password: str,
+    otp: bool = False,
+    today: date | None = None,
+) -> SeedInfo:
+    """Reset the store and fill it (see the module docstring)."""
+    if rejected < 0:
+        raise ValueError("rejected must be >= 0")
+    today = today or paris_today()
+    rng = random.Random(random_seed)
+    store.reset()
+    structures = _structures(rng)
+    for structure in structures:
+        store.add_structure(structure)
+    siret = make_siret(rng, "8")
+    comptes = tuple(
+        BankAccount(0, libelle, make_iban(rng, bank, branch), bic)
+        for libelle, bank, branch, bic in data.BANK_ACCOUNTS
+    )
+    supplier_id = store.add_supplier(Supplier(0, siret, data.SUPPLIER_NAME, comptes))
+    supplier = store.get_supplier(supplier_id)
+    assert supplier is not None
+    store.add_user(user_email, password, supplier_id, otp=otp, nom=data.SUPPLIER_USER_NAME)
+
+    factory = InvoiceFactory(rng, supplier, data.SUPPLIER_USER_NAME, structures)
+    invoices = [
+        factory.other(status, _at(today, rng.randint(low, high), rng))
+        for status, low, high in _OTHERS
+    ]
+    for i in range(rejected):
+        motive = data.REJECTION_MOTIVES[i % len(data.REJECTION_MOTIVES)]
+        invoices.append(factory.pending_rejection(motive, _at(today, 1 + i * 6 // rejected, rng)))
+    invoices = _numbered(invoices, today.year, first=rng.randint(20, 80))
+    store.import_invoices(invoices)
+
+    numbers: dict[Status, list[str]] = {}
+    for invoice in invoices:
+        numbers.setdefault(invoice.statut, []).append(invoice.numero)
+    pending = [i for i in invoices if i.statut is Status.REJETEE and not i.acquittee]
+    return SeedInfo(
+        supplier_id=supplier_id,
+        user_email=user_email,
+        rejected_numbers=tuple(sorted(i.numero for i in pending)),
+        structures=tuple(structures),
+        supplier=supplier,
+        numbers={status: tuple(values) for status, values in numbers.items()},
+    )
+
+
+def seed_bulk(
+    store: Store, supplier_id: int, n: int, random_seed: int = 42, *, today: date | None = None
+) -> int:
+    """Add ``n`` invoices of mixed statuses over the last year (numbers ``LOT-AAAA-000001``…)
+    in one transaction; none is left to acknowledge. Needs the directory (run :func:`seed`
+    first). Returns how many were added."""
+    supplier = store.get_supplier(supplier_id)
+    structures = [s for s in store.list_structures() if s.active]
+    if supplier is None or not structures:
+        raise ValueError("seed_bulk needs a seeded store (supplier and directory)")
+    today = today or paris_today()
+    rng = random.Random(random_seed)
+    factory = InvoiceFactory(rng, supplier, data.SUPPLIER_USER_NAME, structures)
+    statuses = [status for status, _ in _BULK_STATUSES]
+    weights = [weight for _, weight in _BULK_STATUSES]
+    invoices = []
+    for i, status in enumerate(rng.choices(statuses, weights, k=n), start=1):
+        invoice = factory.other(status, _at(today, rng.randint(1, 365), rng), lines=1)
+        invoices.append(replace(invoice, numero=f"LOT-{today.year}-{i:06d}"))
+    store.import_invoices(invoices)
+    return n
+
+
+def _structures(rng: random.Random) -> list[Structure]:
+    seen: set[str] = set()
+    structures = []
+    for prefix, nom, exigence, active, services in data.STRUCTURES:
+        siret = make_siret(rng, prefix)
+        while siret in seen:  # pragma: no cover - astronomically unlikely
+            siret = make_siret(rng, prefix)
+        seen.add(siret)
+        structures.append(
+            Structure(siret, nom, active, exigence, tuple(Service(*s) for s in services))
+        )
+    return structures
+
+
+def _at(today: date, days_ago: int, rng: random.Random) -> datetime:
+    """A working-hours instant ``days_ago`` days before ``today`` (France), 08:00–11:59."""
+    day = today - timedelta(days=days_ago)
+    return datetime.combine(day, time(rng.randint(8, 11), rng.randrange(60)), tzinfo=PARIS)
+
+
+def _numbered(invoices: list[Invoice], year: int, first: int) -> list[Invoice]:
+    """Numbers FAC-AAAA-NNNNN in deposit order (drafts last: they are the latest work)."""
+
+    def order(invoice: Invoice) -> datetime:
+        return invoice.date_depot or invoice.historique[0].date + timedelta(days=365)
+
+    ordered = sorted(invoices, key=order)
+    return [
+        replace(invoice, numero=f"FAC-{year}-{first + i:05d}") for i, invoice in enumerate(ordered)
+    ]
