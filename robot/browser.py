@@ -1,0 +1,80 @@
+"""The one owner of the browser lifecycle: launch, contexts, and closing them always.
+
+The password is typed in an *untraced* login context; the session is handed to the traced
+work context as cookies (``storage_state``), so traces never see the login form filled in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+from robot.browser_setup import QUIET_FLAGS, find_chromium
+
+
+@dataclass(frozen=True)
+class BrowserSettings:
+    """What the robot needs to launch and configure a browser."""
+
+    executable: str | None = None  # None: CHORUS_BROWSER / Playwright's own / system Chromium
+    headless: bool = True
+    timeout_ms: int = 15_000
+    slow_mo_ms: int = 0
+
+
+def launch(playwright: Playwright, settings: BrowserSettings) -> Browser:
+    """Launch Chromium with the flags that keep a closed network quiet."""
+    executable = settings.executable or find_chromium()
+    kwargs: dict[str, Any] = {
+        "headless": settings.headless,
+        "args": list(QUIET_FLAGS),
+        "slow_mo": settings.slow_mo_ms or None,
+    }
+    if executable:
+        kwargs["executable_path"] = executable
+    return playwright.chromium.launch(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+@contextmanager
+def browser_session(settings: BrowserSettings) -> Iterator[Browser]:
+    """A running browser, closed on exit whatever happens."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright, settings)
+        try:
+            yield browser
+        finally:
+            _close_quietly(browser)
+
+
+def new_context(
+    browser: Browser,
+    settings: BrowserSettings,
+    *,
+    storage_state: Any = None,
+    video_dir: Path | None = None,
+) -> BrowserContext:
+    """A fresh context in French, Paris time, with the configured timeouts."""
+    context = browser.new_context(
+        locale="fr-FR",
+        timezone_id="Europe/Paris",
+        viewport={"width": 1280, "height": 900},
+        storage_state=storage_state,
+        record_video_dir=str(video_dir) if video_dir else None,
+        accept_downloads=False,
+    )
+    context.set_default_timeout(settings.timeout_ms)
+    context.set_default_navigation_timeout(settings.timeout_ms)
+    return context
+
+
+def _close_quietly(target: Browser | BrowserContext) -> None:
+    # Closing a crashed browser raises; there is nothing left to save by then.
+    try:
+        target.close()
+    except Exception:  # noqa: BLE001
+        return

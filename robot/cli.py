@@ -1,0 +1,137 @@
+"""``chorus-robot``: the command line (design.md, « Command line »). French for users.
+
+Exit codes: 0 every transaction done; 1 some need a person; 2 refused before starting
+(usage, configuration, plan) — nothing touched; 3 system failure; 4 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from loguru import logger
+
+from robot.audit.cli import audit_app
+from robot.cli_common import console, err_console, execute_plan
+from robot.config import Config, ConfigError, load_config
+from robot.logs import configure_logging
+from robot.plan import Plan, PlanError, load_plan
+from robot.portal import open_portal
+from robot.rundir import RunDir
+from robot.lock import LockHeld
+from robot.runner import EXIT_LOCKED, EXIT_REFUSED, EXIT_SYSTEM
+
+app = typer.Typer(
+    name="chorus-robot",
+    help="Robot de traitement des factures rejetées sur Chorus Pro.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(audit_app, name="audit", help="Vérifier ou rejouer le dossier d'audit d'un run.")
+
+def _refuse(title: str, problems: list[str]) -> typer.Exit:
+    err_console.print(f"[bold red]{title}[/bold red] (rien n'a été envoyé au portail) :")
+    for problem in problems:
+        err_console.print(f"  • {problem}", markup=False, highlight=False)
+    return typer.Exit(EXIT_REFUSED)
+
+
+def _config() -> Config:
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise _refuse("Configuration invalide", list(exc.problems)) from None
+
+
+def _plan(path: Path) -> Plan:
+    try:
+        return load_plan(path)
+    except PlanError as exc:
+        raise _refuse(
+            f"Plan refusé : {len(exc.issues)} erreur(s)",
+            [str(issue) for issue in exc.issues],
+        ) from None
+    except OSError as exc:
+        raise _refuse("Plan illisible", [f"{path} : {exc.strerror or exc}"]) from None
+
+
+@app.command()
+def run(
+    plan: Annotated[
+        Path, typer.Option("--plan", help="Plan de corrections (CSV ou JSON).", show_default=False)
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Tout faire sauf modifier le portail.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Exécuter un plan : acquitter, traiter le rejet et réémettre chaque facture."""
+    config = _config()
+    corrections = _plan(plan)
+    run_dir = RunDir.create(config.output_dir)
+    configure_logging(run_dir.log, verbose=verbose)
+    console.print(f"Run {run_dir.run_id} — dossier : {run_dir.root}")
+    portal = open_portal(config)
+    try:
+        result = execute_plan(config, portal, corrections, run_dir, dry_run=dry_run)
+    except LockHeld as exc:
+        err_console.print(f"[red]{exc}[/red] Rien n'a été fait.")
+        raise typer.Exit(EXIT_LOCKED) from None
+    finally:
+        portal.close()
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def rejections(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Écrire un modèle de plan à compléter (CSV ou JSON)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Lister les factures rejetées ; écrire un modèle de plan à compléter."""
+    from robot.listing import list_rejections
+
+    config = _config()
+    if out is not None and out.suffix.lower() not in {".csv", ".json"}:
+        raise _refuse("Argument invalide", [f"--out {out} : extension .csv ou .json attendue"])
+    configure_logging(None, verbose=verbose)
+    portal = open_portal(config)
+    try:
+        code = list_rejections(config, portal, console, out)
+    finally:
+        portal.close()
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    count: Annotated[
+        int, typer.Option("--factures", min=1, max=200, help="Nombre de factures rejetées.")
+    ] = 8,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Démonstration complète sur le bac à sable intégré."""
+    from robot.demo import run_demo
+
+    config = _config()
+    raise typer.Exit(run_demo(config, console, count=count, verbose=verbose))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("Interrompu.")
+        sys.exit(EXIT_SYSTEM)
+    finally:
+        logger.remove()
+
+
+if __name__ == "__main__":
+    main()

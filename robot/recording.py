@@ -1,0 +1,116 @@
+"""Recording a worker's work: one Playwright trace per transaction, screenshots, videos.
+
+Tracing runs on the *work* context only (the login context is never traced). Each
+transaction is one trace chunk saved as ``traces/<numero_rejete>.zip``. When the work
+context is replaced mid-transaction (re-login, browser crash), the chunk recorded so far is
+saved as ``traces/<numero_rejete>-partN.zip`` so no part of the record is lost.
+
+Modes (``CHORUS_TRACE`` / ``CHORUS_VIDEO``): ``on``, ``off``, ``retain-on-failure``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from loguru import logger
+from playwright.sync_api import BrowserContext, Page
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of an invoice number (``/`` is allowed in numbers)."""
+    return _UNSAFE.sub("_", text).strip("._") or "facture"
+
+
+class Recorder:
+    """Owns tracing and screenshots for one worker's successive work contexts."""
+
+    def __init__(self, run_dir: Path, *, trace: str = "on", video: str = "off") -> None:
+        self.run_dir = run_dir
+        self.trace_mode = trace
+        self.video_mode = video
+        self.traces_dir = run_dir / "traces"
+        self.screenshots_dir = run_dir / "screenshots"
+        self.videos_dir = run_dir / "videos"
+        self._context: BrowserContext | None = None
+        self._current: str | None = None
+        self._parts: dict[str, list[Path]] = {}
+        self._shots: dict[str, list[Path]] = {}
+        self._shot_seq = 0
+
+    @property
+    def tracing(self) -> bool:
+        return self.trace_mode != "off"
+
+    @property
+    def video_dir(self) -> Path | None:
+        return self.videos_dir if self.video_mode != "off" else None
+
+    # -- contexts ---------------------------------------------------------------------------
+    def attach(self, context: BrowserContext) -> None:
+        """A new work context: start tracing, resume the current transaction's chunk."""
+        self._context = context
+        if not self.tracing:
+            return
+        context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        if self._current is not None:
+            context.tracing.start_chunk(title=self._current)
+
+    def detach(self, context: BrowserContext) -> None:
+        """The work context is about to close: keep what its current chunk recorded."""
+        if context is not self._context:
+            return
+        self._context = None
+        if not self.tracing or self._current is None:
+            return
+        parts = self._parts.setdefault(self._current, [])
+        path = self.traces_dir / f"{safe_name(self._current)}-part{len(parts) + 1}.zip"
+        try:
+            context.tracing.stop_chunk(path=str(path))
+            parts.append(path)
+        except Exception as exc:  # noqa: BLE001 - a crashed browser cannot hand over its trace
+            logger.debug("trace partielle perdue pour {} : {}", self._current, exc)
+
+    # -- transactions -----------------------------------------------------------------------
+    def begin(self, numero: str) -> None:
+        self._current = numero
+        if self.tracing and self._context is not None:
+            self._context.tracing.start_chunk(title=numero)
+
+    def end(self, numero: str, *, failed: bool) -> list[Path]:
+        """Close the transaction's chunk; return the trace files kept for it."""
+        self._current = None
+        keep = self.trace_mode == "on" or (self.trace_mode == "retain-on-failure" and failed)
+        path = self.traces_dir / f"{safe_name(numero)}.zip"
+        if self.tracing and self._context is not None:
+            try:
+                self._context.tracing.stop_chunk(path=str(path) if keep else None)
+            except Exception as exc:  # noqa: BLE001
+                logger.debug("trace perdue pour {} : {}", numero, exc)
+        files = [*self._parts.pop(numero, [])]
+        if path.exists():
+            files.append(path)
+        if not keep:
+            for file in files:
+                file.unlink(missing_ok=True)
+            return []
+        return files
+
+    # -- screenshots ------------------------------------------------------------------------
+    def screenshot(self, page: Page, numero: str, label: str) -> Path | None:
+        """A full-page screenshot, named in order; never fails the work."""
+        self._shot_seq += 1
+        path = self.screenshots_dir / f"{safe_name(numero)}-{self._shot_seq:03d}-{safe_name(label)}.png"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(path), full_page=True)
+        except Exception as exc:  # noqa: BLE001
+            logger.debug("capture impossible ({}) : {}", label, exc)
+            return None
+        self._shots.setdefault(numero, []).append(path)
+        return path
+
+    def screenshots_of(self, numero: str) -> list[Path]:
+        return list(self._shots.get(numero, []))

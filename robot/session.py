@@ -1,0 +1,138 @@
+"""A worker's browser and logged-in session: login untraced, work traced, recover on failure.
+
+The password and the one-time code are typed in a throw-away *login context* that is never
+traced nor recorded; its cookies are then handed to the *work context*, where tracing and
+videos may run (design.md, rule 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from robot.browser import BrowserSettings, launch, new_context
+from robot.portal import PortalTarget
+from robot.recording import Recorder
+from robot.secrets import register
+from scenarios.session import login as login_scenario
+
+
+class WorkSession:
+    """One browser, one logged-in work context and its page; rebuilt on demand."""
+
+    def __init__(
+        self, portal: PortalTarget, settings: BrowserSettings, recorder: Recorder | None = None
+    ) -> None:
+        self.portal = portal
+        self.settings = settings
+        self.recorder = recorder
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self.logins = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> WorkSession:
+        self._playwright = sync_playwright().start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._close_context()
+        if self._browser is not None:
+            _quietly(self._browser.close)
+            self._browser = None
+        if self._playwright is not None:
+            _quietly(self._playwright.stop)
+            self._playwright = None
+
+    @property
+    def browser(self) -> Browser:
+        if self._browser is None or not self._browser.is_connected():
+            assert self._playwright is not None, "WorkSession used outside its with-block"
+            self._browser = launch(self._playwright, self.settings)
+        return self._browser
+
+    @property
+    def page(self) -> Page:
+        if self._page is None or self._page.is_closed():
+            self.login()
+        assert self._page is not None
+        return self._page
+
+    @property
+    def context(self) -> BrowserContext:
+        self.page  # noqa: B018 - makes sure we are logged in
+        assert self._context is not None
+        return self._context
+
+    # -- login ------------------------------------------------------------------------------
+    def login(self) -> None:
+        """Log in in an untraced context and open a work context with its cookies."""
+        self._close_context()
+        state, home_url = self._login_state()
+        for cookie in state.get("cookies", []):
+            value = cookie.get("value")
+            if isinstance(value, str) and len(value) >= 8:
+                register(value)  # session cookies never appear in any artifact
+        video_dir = self.recorder.video_dir if self.recorder else None
+        self._context = new_context(
+            self.browser, self.settings, storage_state=state, video_dir=video_dir
+        )
+        if self.recorder is not None:
+            self.recorder.attach(self._context)
+        self._page = self._context.new_page()
+        # Back to the page the portal showed after login (its URL is learnt, not assumed).
+        self._page.goto(home_url)
+        self.logins += 1
+        logger.info("Connecté au portail {}", self.portal.url)
+
+    def _login_state(self) -> tuple[Any, str]:
+        context = new_context(self.browser, self.settings)
+        try:
+            page = context.new_page()
+            login_scenario(
+                page,
+                base_url=self.portal.url,
+                identifiant=self.portal.identifiant,
+                password=self.portal.password.reveal(),
+                otp=self.portal.otp_callback(),
+            )
+            return context.storage_state(), page.url
+        finally:
+            _quietly(context.close)
+
+    def restart_browser(self) -> None:
+        """After a crash: drop the browser and everything in it; the next use logs in again."""
+        self._close_context()
+        if self._browser is not None:
+            _quietly(self._browser.close)
+            self._browser = None
+
+    def logout(self) -> None:
+        if self._page is None or self._page.is_closed():
+            return
+        from pages.navigation import Navigator
+
+        _quietly(lambda: Navigator(self._page, self.portal.url).logout())  # type: ignore[arg-type]
+
+    def _close_context(self) -> None:
+        if self._context is not None:
+            if self.recorder is not None:
+                self.recorder.detach(self._context)
+            _quietly(self._context.close)
+        self._context = None
+        self._page = None
+
+
+def _quietly(action: Any) -> None:
+    # Closing what has already crashed raises; nothing is left to save at that point.
+    try:
+        action()
+    except Exception:  # noqa: BLE001
+        return
