@@ -1,0 +1,160 @@
+"""The robot end to end: real Chromium, the sandbox, the ``chorus-robot`` command line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cli_support import RobotCli, write_plan
+
+from robot.audit import verify_bundle
+from sandbox.server import RunningSandbox
+
+
+def _pending(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    return [i for i in sandbox.invoices("REJETEE") if not i["rejet_traite"]]
+
+
+def _actions(invoice: dict[str, Any], code: str) -> int:
+    return sum(1 for h in invoice["historique"] if h["action"] == code)
+
+
+def _by_number(sandbox: RunningSandbox) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for invoice in sandbox.invoices():
+        found.setdefault(invoice["numero"], []).append(invoice)
+    return found
+
+
+def test_plan_with_different_motives_is_carried_through_and_each_invoice_issued_once(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    pending = _pending(fresh_sandbox)
+    single = next(i for i in pending if len(i["lignes"]) == 1)
+    others = [i for i in pending if i is not single][:2]
+    rows = [
+        {"numero_rejete": single["numero"], "nouveau_numero": "RECT-0001",
+         "montant_ht": "812,40", "taux_tva": "20"},
+        {"numero_rejete": others[0]["numero"], "nouveau_numero": "RECT-0002",
+         "numero_engagement": "EJ-2026-77777"},
+        {"numero_rejete": others[1]["numero"], "nouveau_numero": "RECT-0003",
+         "commentaire": "Facture rectificative"},
+    ]  # fmt: skip
+    plan = write_plan(tmp_path / "plan.csv", rows)
+
+    result = robot_cli("run", "--plan", str(plan))
+
+    assert result.exit_code == 0, result.output
+    assert set(result.states().values()) == {"done"}
+    invoices = _by_number(fresh_sandbox)
+    for row in rows:
+        [original] = [i for i in invoices[row["numero_rejete"]] if i["statut"] == "REJETEE"]
+        assert original["acquittee"] and original["rejet_traite"]
+        assert _actions(original, "ACQUITTEMENT_REJET") == 1
+        assert _actions(original, "TRAITEMENT_REJET") == 1
+        assert len(invoices[row["nouveau_numero"]]) == 1
+    [amended] = invoices["RECT-0001"]
+    assert Decimal(amended["montant_ht"]) == Decimal("812.40")
+    assert Decimal(amended["montant_ttc"]) == Decimal("974.88")
+    assert amended["siret_destinataire"] == single["siret_destinataire"]
+    assert invoices["RECT-0002"][0]["numero_engagement"] == "EJ-2026-77777"
+    assert invoices["RECT-0003"][0]["commentaire"] == "Facture rectificative"
+    assert invoices["RECT-0003"][0]["statut"] in {"EN_COURS_ACHEMINEMENT", "MISE_A_DISPOSITION"}
+    run_dir = result.runs()[-1]
+    assert verify_bundle(run_dir) == []
+    assert (run_dir / "report.html").exists()
+
+
+def test_same_plan_run_twice_issues_nothing_the_second_time(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    first = _pending(fresh_sandbox)[0]
+    plan = write_plan(
+        tmp_path / "plan.csv", [{"numero_rejete": first["numero"], "nouveau_numero": "TWICE-1"}]
+    )
+    assert robot_cli("run", "--plan", str(plan)).exit_code == 0
+    count = len(fresh_sandbox.invoices())
+
+    again = robot_cli("run", "--plan", str(plan))
+
+    assert again.exit_code == 0, again.output
+    steps = again.summary()["transactions"][0]["steps"]
+    assert [s["outcome"] for s in steps] == ["already_done"] * 3
+    assert len(fresh_sandbox.invoices()) == count
+    original = fresh_sandbox.invoice(first["numero"])
+    assert _actions(original, "TRAITEMENT_REJET") == 1
+
+
+def test_dry_run_changes_nothing_on_the_portal(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    before = fresh_sandbox.invoices()
+    rows = [
+        {"numero_rejete": i["numero"], "nouveau_numero": f"DRY-{n}"}
+        for n, i in enumerate(_pending(fresh_sandbox)[:2], start=1)
+    ]
+    plan = write_plan(tmp_path / "plan.csv", rows)
+
+    result = robot_cli("run", "--plan", str(plan), "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert set(result.states().values()) == {"would_do"}
+    assert fresh_sandbox.invoices() == before
+    assert "Simulation" in result.output
+
+
+def test_row_refused_by_the_portal_is_a_business_failure_while_the_others_succeed(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    taken = next(i["numero"] for i in fresh_sandbox.invoices("MISE_A_DISPOSITION"))
+    good, bad = _pending(fresh_sandbox)[:2]
+    plan = write_plan(
+        tmp_path / "plan.csv",
+        [
+            {"numero_rejete": bad["numero"], "nouveau_numero": taken},
+            {"numero_rejete": good["numero"], "nouveau_numero": "GOOD-0001"},
+        ],
+    )
+
+    result = robot_cli("run", "--plan", str(plan))
+
+    assert result.exit_code == 1, result.output
+    assert result.states() == {bad["numero"]: "business_failure", good["numero"]: "done"}
+    refused = next(t for t in result.summary()["transactions"] if t["state"] != "done")
+    assert any(
+        "Vous avez déjà déposé une demande de paiement avec ce numéro de facture" in m
+        for m in refused["steps"][-1]["portal_messages"]
+    )
+    assert len(_by_number(fresh_sandbox)[taken]) == 1
+
+
+def test_row_for_an_invoice_that_is_not_rejected_is_reported_not_guessed(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    paid = next(i["numero"] for i in fresh_sandbox.invoices("MISE_EN_PAIEMENT"))
+    plan = write_plan(
+        tmp_path / "plan.csv", [{"numero_rejete": paid, "nouveau_numero": "NEVER-1"}]
+    )
+    count = len(fresh_sandbox.invoices())
+
+    result = robot_cli("run", "--plan", str(plan))
+
+    assert result.exit_code == 1, result.output
+    assert result.states() == {paid: "not_rejected"}
+    assert len(fresh_sandbox.invoices()) == count
+
+
+def test_one_time_code_is_read_from_the_maildir(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    fresh_sandbox.reset(seed=2, otp=True)
+    first = _pending(fresh_sandbox)[0]
+    plan = write_plan(
+        tmp_path / "plan.csv", [{"numero_rejete": first["numero"], "nouveau_numero": "OTP-1"}]
+    )
+
+    result = robot_cli("run", "--plan", str(plan))
+
+    assert result.exit_code == 0, result.output
+    assert len(_by_number(fresh_sandbox)["OTP-1"]) == 1
