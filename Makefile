@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 
 setup: $(STAMP)
 	@$(PY) -m robot.browser_setup
+	@$(PY) -m robot.system_deps
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

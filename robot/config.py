@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from robot.otp import check_otp_spec
+from robot.otp import check_otp_spec, is_imap_spec
 from robot.secrets import MASK, Secret
 
 PREFIX = "CHORUS_"
@@ -33,6 +33,8 @@ VARIABLES: dict[str, str] = {
     "login": "CHORUS_LOGIN",
     "password": "CHORUS_PASSWORD",
     "otp_source": "CHORUS_OTP_SOURCE",
+    "otp_imap_password": "CHORUS_OTP_IMAP_PASSWORD",
+    "otp_imap_cafile": "CHORUS_OTP_IMAP_CAFILE",
     "browser": "CHORUS_BROWSER",
     "headless": "CHORUS_HEADLESS",
     "output_dir": "CHORUS_OUTPUT_DIR",
@@ -61,7 +63,7 @@ _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
 _FALSE = {"0", "false", "no", "non", "off", "faux"}
 _KEEP_RUNS = re.compile(r"(\d+)\s*([jd]?)", re.IGNORECASE)
 _AUTO_MAILDIR = re.compile(r"\s*maildir\s*:\s*auto\s*", re.IGNORECASE)
-_SECRETS = ("password", "audit_key")
+_SECRETS = ("password", "audit_key", "otp_imap_password")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -81,6 +83,8 @@ class Config:
     login: str | None = None
     password: Secret | None = None
     otp_source: str = "maildir:auto"
+    otp_imap_password: Secret | None = None
+    otp_imap_cafile: Path | None = None
     browser: str | None = None
     headless: bool = True
     output_dir: Path = field(default_factory=lambda: Path("runs"))
@@ -158,8 +162,8 @@ def load_config(
     if "portal_url" in values and _AUTO_MAILDIR.fullmatch(otp_source):
         problems.append(
             "CHORUS_OTP_SOURCE : « maildir:auto » ne vaut que pour le bac à sable intégré ; "
-            "avec CHORUS_PORTAL_URL, indiquez prompt, maildir:/chemin, command:<commande> "
-            "ou none"
+            "avec CHORUS_PORTAL_URL, indiquez prompt, maildir:/chemin, command:<commande>, "
+            "imaps://identifiant@serveur/INBOX ou none"
         )
     if problems:
         raise ConfigError(problems)
@@ -192,7 +196,7 @@ def _parse(name: str, raw: str) -> Any:
         if not re.fullmatch(r"[+-]?\d+", raw):
             raise ValueError(f"« {raw} » n'est pas un nombre entier")
         return int(raw)
-    if name in ("output_dir", "journal"):
+    if name in ("output_dir", "journal", "otp_imap_cafile"):
         return Path(raw).expanduser()
     if name in ("video", "trace"):
         return raw.lower()
@@ -260,6 +264,7 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     otp_problem = check_otp_spec(values["otp_source"])
     if otp_problem:
         problems.append(f"{var['otp_source']} : {otp_problem}")
+    problems += _imap_problems(values)
     keep_runs: str | None = values["keep_runs"]
     if keep_runs is not None:
         match = _KEEP_RUNS.fullmatch(keep_runs.strip())
@@ -287,4 +292,16 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
             problems.append(f"{var['login']} : obligatoire avec CHORUS_PORTAL_URL")
         if not values["password"]:
             problems.append(f"{var['password']} : obligatoire avec CHORUS_PORTAL_URL")
+    return problems
+
+
+def _imap_problems(values: Mapping[str, Any]) -> list[str]:
+    """An IMAP source needs its password; a private CA file must exist."""
+    var = VARIABLES
+    problems: list[str] = []
+    if is_imap_spec(values["otp_source"]) and not values["otp_imap_password"]:
+        problems.append(f"{var['otp_imap_password']} : obligatoire avec une source IMAP")
+    cafile: Path | None = values["otp_imap_cafile"]
+    if cafile is not None and not cafile.is_file():
+        problems.append(f"{var['otp_imap_cafile']} : « {cafile} » n'existe pas")
     return problems

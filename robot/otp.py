@@ -5,6 +5,7 @@ Sources, chosen by ``CHORUS_OTP_SOURCE`` (see :func:`make_otp_source`):
 - ``prompt``            asked on the terminal;
 - ``maildir:/path``     read from a Maildir (``maildir:auto``: the embedded sandbox's own);
 - ``command:<command>`` printed by a command (no shell), e.g. a mail-fetching script;
+- ``imaps://user@host/INBOX`` read from a real mailbox over IMAP (:mod:`robot.otp_imap`);
 - ``none``              the account has no second factor.
 
 Every code obtained is registered as a secret (:func:`robot.secrets.register`) and never
@@ -29,12 +30,13 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from robot.secrets import register
+from robot.secrets import Secret, register
 
 SUBJECT_MARK = "code de vérification"
 #: Mail clocks and ours may differ a little: a message dated this much before ``since`` counts.
 CLOCK_SLACK = timedelta(seconds=5)
 _POLL_S = 0.2
+IMAP_SCHEMES = ("imaps", "imap+starttls", "imap")
 _CODE_IN_MAIL = re.compile(r"code\b.*?(?<!\d)(\d{6})(?!\d)", re.IGNORECASE | re.DOTALL)
 _CODE_ALONE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
@@ -256,29 +258,56 @@ def check_otp_spec(spec: str) -> str | None:
         return None
     if sep and scheme == "maildir":
         return None if rest.strip() else "chemin du Maildir manquant (maildir:/chemin)"
+    if is_imap_spec(spec):
+        from robot.otp_imap import parse_imap_spec
+
+        try:
+            parse_imap_spec(spec)
+        except ValueError as exc:
+            return str(exc)
+        return None
     if sep and scheme == "command":
         try:
             args = shlex.split(rest)
         except ValueError:
             return "la commande est mal formée (guillemets non fermés ?)"
         return None if args else "commande manquante (command:<commande>)"
+    # An address is not quoted: it might hold a password (imapss://user:secret@host).
+    shown = "inconnue" if "@" in spec else f"« {spec} » inconnue"
     return (
-        f"source « {spec} » inconnue : prompt, maildir:auto, maildir:/chemin, "
-        "command:<commande> ou none attendu"
+        f"source {shown} : prompt, maildir:auto, maildir:/chemin, command:<commande>, "
+        "imaps://identifiant@serveur/INBOX ou none attendu"
     )
 
 
+def is_imap_spec(spec: str) -> bool:
+    """Whether ``spec`` names an IMAP source (valid or not)."""
+    scheme, sep, _ = spec.strip().partition("://")
+    return bool(sep) and scheme.lower() in IMAP_SCHEMES
+
+
 def make_otp_source(
-    spec: str, *, default_maildir: Path | None, timeout_s: float = 60
+    spec: str,
+    *,
+    default_maildir: Path | None,
+    timeout_s: float = 60,
+    imap_password: Secret | None = None,
+    imap_cafile: Path | None = None,
 ) -> OtpSource | None:
     """The source ``spec`` describes; None for ``none``.
 
-    ``maildir:auto`` means ``default_maildir`` (the embedded sandbox's Maildir). Raises
-    ``ValueError`` (French message) for an unknown or unusable description.
+    ``maildir:auto`` means ``default_maildir`` (the embedded sandbox's Maildir). An IMAP
+    source takes its password and CA file from ``imap_password``/``imap_cafile`` (the
+    configuration's), else from ``CHORUS_OTP_IMAP_PASSWORD``/``CHORUS_OTP_IMAP_CAFILE`` in the
+    environment. Raises ``ValueError`` (French message) for an unknown or unusable description.
     """
     problem = check_otp_spec(spec)
     if problem is not None:
         raise ValueError(f"CHORUS_OTP_SOURCE : {problem}.")
+    if is_imap_spec(spec):
+        from robot.otp_imap import make_imap_otp
+
+        return make_imap_otp(spec, password=imap_password, cafile=imap_cafile, timeout_s=timeout_s)
     scheme, _, rest = spec.strip().partition(":")
     scheme = scheme.strip().lower()
     if scheme == "none":

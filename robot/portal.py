@@ -69,7 +69,12 @@ def open_portal(
             url=config.portal_url.rstrip("/"),
             identifiant=config.login,
             password=config.password,
-            otp_source=make_otp_source(config.otp_source, default_maildir=None),
+            otp_source=make_otp_source(
+                config.otp_source,
+                default_maildir=None,
+                imap_password=config.otp_imap_password,
+                imap_cafile=config.otp_imap_cafile,
+            ),
             embedded=False,
         )
     from sandbox.server import start_sandbox  # the robot's embedded default only
@@ -89,7 +94,12 @@ def open_portal(
         url=running.url.rstrip("/"),
         identifiant=options.user,
         password=Secret(options.password),
-        otp_source=make_otp_source(config.otp_source, default_maildir=running.maildir),
+        otp_source=make_otp_source(
+            config.otp_source,
+            default_maildir=running.maildir,
+            imap_password=config.otp_imap_password,
+            imap_cafile=config.otp_imap_cafile,
+        ),
         embedded=True,
         _stop=running.stop,
     )
