@@ -1,0 +1,215 @@
+"""The sandbox web application: ``create_app(options)`` wires the store, the screens, the
+sessions, the fault knobs and the admin interface into one Starlette app.
+
+On start the database in ``options.data_dir`` is seeded only when it is empty (or when
+``reset=True``): a restarted server keeps its state.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import fields
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sandbox import web_admin, web_auth, web_entry, web_home, web_invoice, web_lists
+from sandbox.faults import FaultMiddleware, FaultState, Knobs, drift_css
+from sandbox.security import LoginGuard, Maildir, SessionStore
+from sandbox.seed import seed
+from sandbox.settings import SandboxOptions
+from sandbox.store import NotFound, Store
+from sandbox.web_common import (
+    STATIC,
+    CsrfRefused,
+    LoginNeeded,
+    Portal,
+    SessionMiddleware,
+    login_redirect,
+    make_env,
+    portal_of,
+    render,
+    render_plain,
+)
+
+_ERRORS: dict[str, tuple[int, str, str]] = {
+    "unavailable": (
+        503,
+        "Service indisponible",
+        "Le service est momentanément indisponible. Veuillez réessayer ultérieurement.",
+    ),
+    "crash": (
+        500,
+        "Service indisponible",
+        "Le service est momentanément indisponible. Veuillez réessayer ultérieurement.",
+    ),
+    "maintenance": (
+        503,
+        "Maintenance en cours",
+        "Le portail est en cours de maintenance. Veuillez réessayer ultérieurement.",
+    ),
+}
+
+
+def reseed(portal: Portal, *, rejected: int, random_seed: int, otp: bool) -> dict[str, Any]:
+    """Wipe and re-seed the store; also forget sessions, lockouts and e-mails."""
+    if rejected < 0:
+        raise ValueError("seed must be >= 0")
+    info = seed(
+        portal.store,
+        rejected=rejected,
+        random_seed=random_seed,
+        user_email=portal.options.user,
+        password=portal.options.password,
+        otp=otp,
+    )
+    portal.sessions.clear()
+    portal.guard.clear()
+    portal.maildir.clear()
+    return {
+        "supplier_id": info.supplier_id,
+        "user": info.user_email,
+        "rejected": list(info.rejected_numbers),
+        "invoices": portal.store.count_invoices(),
+    }
+
+
+def _is_empty(store: Store) -> bool:
+    return store.count_invoices() == 0 and not store.list_structures()
+
+
+def reseed_data_dir(options: SandboxOptions) -> str:
+    """Re-seed the database of ``options.data_dir`` without serving (``chorus-sandbox seed``)."""
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(options.db_path)
+    try:
+        info = seed(
+            store,
+            rejected=options.seed,
+            random_seed=options.random_seed,
+            user_email=options.user,
+            password=options.password,
+            otp=options.otp,
+        )
+        Maildir(options.maildir).clear()
+        return f"{store.count_invoices()} factures, dont {len(info.rejected_numbers)} rejetées."
+    finally:
+        store.close()
+
+
+def _error_response(portal: Portal, kind: str) -> tuple[int, str]:
+    status, title, message = _ERRORS[kind]
+    ctx = {"status": status, "title": title, "message": message, "link": None}
+    return status, render_plain(portal, "error.html", ctx)
+
+
+def _page_error(request: Request, status: int, title: str, message: str) -> Response:
+    link = ("/accueil", "Retour à l'accueil")
+    ctx = {"status": status, "title": title, "message": message, "link": link}
+    return render(request, "error.html", ctx, status_code=status)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException) and exc.status_code != 404:
+        return HTMLResponse(str(exc.detail), status_code=exc.status_code)
+    message = str(exc) if isinstance(exc, NotFound) else "La page demandée n'existe pas."
+    return _page_error(request, 404, "Page introuvable", message)
+
+
+async def _csrf_refused(request: Request, exc: Exception) -> Response:
+    return _page_error(
+        request,
+        403,
+        "Requête refusée",
+        "La requête n'a pas pu être vérifiée (jeton de sécurité absent ou périmé). "
+        "Rechargez la page puis recommencez.",
+    )
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "token": portal_of(request).health_token})
+
+
+async def _stylesheet(request: Request) -> Response:
+    portal = portal_of(request)
+    css = (STATIC / "style.css").read_text(encoding="utf-8")
+    if portal.faults.knobs.layout_drift:
+        css = drift_css(css, portal.faults.drift_name)
+    return Response(css, media_type="text/css", headers={"cache-control": "no-cache"})
+
+
+async def _favicon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
+def _routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        Route("/health", _health, methods=["GET"]),
+        Route("/static/style.css", _stylesheet, methods=["GET"]),
+        Route("/favicon.ico", _favicon, methods=["GET"]),
+    ]
+    for module in (web_auth, web_home, web_lists, web_invoice, web_entry, web_admin):
+        routes.extend(module.routes())
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+    return routes
+
+
+def create_app(
+    options: SandboxOptions, *, health_token: str | None = None, reset: bool = False
+) -> Starlette:
+    """The sandbox app for these options (the database is opened, and seeded if empty)."""
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(options.db_path)
+    store.acheminement_s = options.acheminement_s
+    knobs = Knobs(**{f.name: getattr(options, f.name) for f in fields(Knobs)})
+    faults = FaultState(knobs)
+    maildir = Maildir(options.maildir)
+    maildir.ensure()
+    portal = Portal(
+        options=options,
+        store=store,
+        faults=faults,
+        sessions=SessionStore(),
+        guard=LoginGuard(),
+        maildir=maildir,
+        health_token=health_token or secrets.token_hex(16),
+        env=make_env(faults),
+    )
+    if reset or _is_empty(store):
+        reseed(portal, rejected=options.seed, random_seed=options.random_seed, otp=options.otp)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = Starlette(
+        routes=_routes(),
+        middleware=[
+            Middleware(
+                FaultMiddleware,
+                state=faults,
+                error_page=lambda kind: _error_response(portal, kind),
+            ),
+            Middleware(SessionMiddleware, portal=portal),
+        ],
+        exception_handlers={
+            LoginNeeded: login_redirect,
+            CsrfRefused: _csrf_refused,
+            NotFound: _not_found,
+            HTTPException: _not_found,
+        },
+        lifespan=lifespan,
+    )
+    app.state.portal = portal
+    return app

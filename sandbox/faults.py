@@ -1,0 +1,236 @@
+"""Fault knobs: the ways the sandbox misbehaves on purpose, changeable at runtime.
+
+:class:`FaultState` holds the knobs (validated on every change); :class:`FaultMiddleware`
+applies the per-request ones (latency, error rate, maintenance) and adds the
+``Server-Timing`` header. The pop-up, the slow list, session expiry and layout drift are read
+from the same state by the pages that show them.
+
+Paths under ``/health``, ``/_admin`` and ``/static`` are never faulted: the harness must always
+be able to see and steer the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from loguru import logger
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+EXEMPT_PREFIXES = ("/health", "/_admin", "/static")
+
+
+class FaultError(ValueError):
+    """A knob name or value is not acceptable (message in French)."""
+
+
+@dataclass
+class Knobs:
+    """The knob values; zero / False means « no fault »."""
+
+    latency_ms: int = 0
+    jitter_ms: int = 0
+    error_rate: float = 0.0
+    session_idle_s: float = 0
+    maintenance: bool = False
+    popup_rate: float = 0.0
+    slow_list_ms: int = 0
+    layout_drift: bool = False
+
+
+KNOB_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Knobs))
+
+
+def _check(name: str, value: Any) -> Any:
+    """The value converted to the knob's type, or :class:`FaultError`."""
+    if name not in KNOB_NAMES:
+        raise FaultError(f"Réglage inconnu : {name}.")
+    if name in ("maintenance", "layout_drift"):
+        if not isinstance(value, bool):
+            raise FaultError(f"{name} doit être un booléen.")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FaultError(f"{name} doit être un nombre.")
+    if value < 0:
+        raise FaultError(f"{name} ne peut pas être négatif.")
+    if name in ("error_rate", "popup_rate"):
+        if value > 1:
+            raise FaultError(f"{name} doit être compris entre 0 et 1.")
+        return float(value)
+    if name == "session_idle_s":
+        return float(value)
+    if value != int(value):
+        raise FaultError(f"{name} doit être un entier (millisecondes).")
+    return int(value)
+
+
+class FaultState:
+    """The current knobs, shared by the middleware and the pages (thread-safe)."""
+
+    def __init__(self, knobs: Knobs | None = None, *, rng: random.Random | None = None) -> None:
+        self._lock = threading.Lock()
+        self._knobs = Knobs()
+        self._rng = rng or random.Random()
+        # Per-process secret: drifted names differ from one server run to the next.
+        self._drift_salt = secrets.token_hex(4)
+        if knobs is not None:
+            self.update({f.name: getattr(knobs, f.name) for f in fields(Knobs)})
+
+    @property
+    def knobs(self) -> Knobs:
+        with self._lock:
+            return Knobs(**{name: getattr(self._knobs, name) for name in KNOB_NAMES})
+
+    def as_dict(self) -> dict[str, Any]:
+        knobs = self.knobs
+        return {name: getattr(knobs, name) for name in KNOB_NAMES}
+
+    def update(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change some knobs; all are validated before any is applied."""
+        checked = {name: _check(name, value) for name, value in changes.items()}
+        with self._lock:
+            for name, value in checked.items():
+                setattr(self._knobs, name, value)
+        return self.as_dict()
+
+    def clear(self) -> dict[str, Any]:
+        """Every knob back to « no fault »."""
+        return self.update({f.name: f.default for f in fields(Knobs)})
+
+    def chance(self, rate: float) -> bool:
+        """True with probability ``rate``."""
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+    def latency_s(self) -> float:
+        knobs = self.knobs
+        jitter = 0
+        if knobs.jitter_ms:
+            with self._lock:
+                jitter = self._rng.randint(0, knobs.jitter_ms)
+        return (knobs.latency_ms + jitter) / 1000
+
+    def drift_name(self, name: str) -> str:
+        """The id / CSS class to write for ``name``: itself, or a renamed one under drift."""
+        if not self.knobs.layout_drift:
+            return name
+        digest = hashlib.sha256(f"{self._drift_salt}:{name}".encode()).hexdigest()[:8]
+        return f"z{digest}"
+
+
+def is_exempt(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in EXEMPT_PREFIXES)
+
+
+ErrorPage = Callable[[str], tuple[int, str]]
+
+
+class FaultMiddleware:
+    """ASGI middleware: latency, injected 503s, maintenance, and ``Server-Timing``.
+
+    ``error_page(kind)`` returns ``(status, html)`` for ``kind`` in ``{"unavailable",
+    "maintenance"}``, so the pages keep the portal's look.
+    """
+
+    def __init__(self, app: ASGIApp, state: FaultState, error_page: ErrorPage) -> None:
+        self.app = app
+        self.state = state
+        self.error_page = error_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        latency = 0.0
+        if not is_exempt(path):
+            latency = self.state.latency_s()
+            if latency:
+                await asyncio.sleep(latency)
+        started = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                app_ms = (time.perf_counter() - started) * 1000
+                value = f"app;dur={app_ms:.1f}, latency;dur={latency * 1000:.1f}"
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"server-timing"
+                ]
+                headers.append((b"server-timing", value.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if not is_exempt(path):
+            knobs = self.state.knobs
+            kind = None
+            if knobs.maintenance:
+                kind = "maintenance"
+            elif self.state.chance(knobs.error_rate):
+                kind = "unavailable"
+            if kind is not None:
+                status, html = self.error_page(kind)
+                await _send_html(timed_send, status, html)
+                return
+        started_response = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+            await timed_send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started_response:
+                raise
+            logger.exception("Unhandled error on {}", path)
+            status, html = self.error_page("crash")
+            await _send_html(timed_send, status, html)
+
+
+_CLASS_SELECTOR = re.compile(r"\.(-?[A-Za-z_][\w-]*)")
+
+
+def drift_css(css: str, rename: Callable[[str], str]) -> str:
+    """The stylesheet with every class selector renamed like the pages' classes.
+
+    Only selector preludes (text before ``{``) are touched, never declarations, so that
+    numbers such as ``0.5rem`` stay as they are.
+    """
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    parts = re.split(r"([{}])", css)
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        is_prelude = i + 1 < len(parts) and parts[i + 1] == "{"
+        if is_prelude and not part.lstrip().startswith("@"):
+            part = _CLASS_SELECTOR.sub(lambda m: "." + rename(m.group(1)), part)
+        out.append(part)
+    return "".join(out)
+
+
+async def _send_html(send: Send, status: int, html: str) -> None:
+    body = html.encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                (b"retry-after", b"5"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,272 @@
+"""Sessions, CSRF tokens, login lockout, one-time codes and their e-mail (Maildir).
+
+Sessions live server-side (in memory): the cookie only carries a random id, rotated at login.
+Nothing here logs or shows a password, a code, a session id or a CSRF token; the records that
+hold them keep them out of their ``repr``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from enum import StrEnum
+from pathlib import Path
+
+Clock = Callable[[], float]
+
+SESSION_COOKIE = "chorus_session"
+MAX_SESSIONS = 5000  # above this, stale anonymous sessions are pruned
+ANONYMOUS_TTL_S = 3600
+MAX_FAILURES = 5  # [assumed] consecutive failures before the identifiant is locked
+LOCKOUT_S = 15 * 60  # [assumed] 15 minutes
+OTP_TTL_S = 10 * 60  # [assumed] a code is valid 10 minutes
+OTP_MAX_FAILURES = 5  # wrong codes before the code is void (no brute force of 6 digits)
+OTP_SENDER = "ne-pas-repondre@chorus-pro.gouv.fr"
+OTP_SUBJECT = "Chorus Pro - Code de vérification"
+
+
+class OtpCheck(StrEnum):
+    OK = "ok"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+
+
+@dataclass
+class OtpChallenge:
+    """A one-time code waiting to be typed (the code itself never shows in a repr)."""
+
+    email: str
+    code: str = field(repr=False)
+    expires_at: float
+    failures: int = 0
+
+    def check(self, typed: str, now: float) -> OtpCheck:
+        """OK, WRONG, or EXPIRED (too late, or too many wrong codes: log in again)."""
+        if now > self.expires_at or self.failures >= OTP_MAX_FAILURES:
+            return OtpCheck.EXPIRED
+        if hmac.compare_digest(typed.strip().encode(), self.code.encode()):
+            return OtpCheck.OK
+        self.failures += 1
+        return OtpCheck.WRONG
+
+
+@dataclass
+class Session:
+    """One browser's session: anonymous (login form) or logged in."""
+
+    sid: str = field(repr=False)
+    csrf: str = field(repr=False)
+    last_seen: float
+    email: str | None = None
+    supplier_id: int | None = None
+    otp: OtpChallenge | None = field(default=None, repr=False)
+    window_closed: bool = False
+    flashes: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def logged_in(self) -> bool:
+        return self.email is not None
+
+    def flash(self, kind: str, text: str) -> None:
+        """Queue a message for the next page (``kind``: ``status`` or ``alert``)."""
+        self.flashes.append((kind, text))
+
+    def pop_flashes(self) -> list[tuple[str, str]]:
+        out, self.flashes = self.flashes, []
+        return out
+
+    def csrf_ok(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(str(token).encode(), self.csrf.encode())
+
+
+class SessionStore:
+    """Server-side sessions keyed by a random id; idle ones expire when the knob says so."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: dict[str, Session] = {}
+
+    def now(self) -> float:
+        return self._clock()
+
+    def new(self) -> Session:
+        session = Session(
+            sid=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), last_seen=self.now()
+        )
+        with self._lock:
+            if len(self._sessions) >= MAX_SESSIONS:
+                self._prune(session.last_seen)
+            self._sessions[session.sid] = session
+        return session
+
+    def _prune(self, now: float) -> None:
+        """Forget anonymous sessions idle for an hour (a robot's many logins must not pile up)."""
+        stale = [
+            sid
+            for sid, s in self._sessions.items()
+            if not s.logged_in and now - s.last_seen > ANONYMOUS_TTL_S
+        ]
+        for sid in stale:
+            del self._sessions[sid]
+
+    def get(self, sid: str | None, *, idle_s: float = 0) -> tuple[Session | None, bool]:
+        """The live session for ``sid`` and whether a session was found but had expired.
+
+        A found session is touched (its idle timer restarts).
+        """
+        if not sid:
+            return None, False
+        now = self.now()
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is None:
+                return None, True  # unknown id: the server forgot it (reset, restart)
+            # Only a logged-in session expires when idle: the login form's must not.
+            if idle_s > 0 and session.logged_in and now - session.last_seen > idle_s:
+                del self._sessions[sid]
+                return None, True
+            session.last_seen = now
+            return session, False
+
+    def rotate(self, old: Session) -> Session:
+        """A new id and CSRF token for the same state (at login: no session fixation)."""
+        fresh = self.new()
+        fresh.flashes = list(old.flashes)
+        self.drop(old)
+        return fresh
+
+    def drop(self, session: Session) -> None:
+        with self._lock:
+            self._sessions.pop(session.sid, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+
+class LoginGuard:
+    """Counts consecutive login failures per identifiant and locks it for a while."""
+
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        *,
+        max_failures: int = MAX_FAILURES,
+        lockout_s: float = LOCKOUT_S,
+    ) -> None:
+        self._clock = clock
+        self._max = max_failures
+        self._lockout_s = lockout_s
+        self._lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def is_locked(self, email: str) -> bool:
+        key = email.strip().lower()
+        with self._lock:
+            until = self._locked_until.get(key)
+            if until is None:
+                return False
+            if self._clock() >= until:
+                del self._locked_until[key]
+                self._failures.pop(key, None)
+                return False
+            return True
+
+    def failure(self, email: str) -> bool:
+        """Record a failure; True when the identifiant is now locked."""
+        key = email.strip().lower()
+        with self._lock:
+            count = self._failures.get(key, 0) + 1
+            self._failures[key] = count
+            if count >= self._max:
+                self._locked_until[key] = self._clock() + self._lockout_s
+                return True
+            return False
+
+    def success(self, email: str) -> None:
+        key = email.strip().lower()
+        with self._lock:
+            self._failures.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._locked_until.clear()
+
+
+def new_otp(email: str, now: float, ttl_s: float = OTP_TTL_S) -> OtpChallenge:
+    """A fresh 6-digit code for ``email``."""
+    return OtpChallenge(email=email, code=f"{secrets.randbelow(10**6):06d}", expires_at=now + ttl_s)
+
+
+class Maildir:
+    """A Maildir (``cur``/``new``/``tmp``) the sandbox « sends » its e-mails to."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._counter = 0
+
+    def ensure(self) -> None:
+        for sub in ("cur", "new", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def clear(self) -> None:
+        """Delete every message (the folders stay)."""
+        self.ensure()
+        for sub in ("cur", "new", "tmp"):
+            for path in (self.root / sub).iterdir():
+                if path.is_file():
+                    path.unlink()
+
+    def deliver(self, message: EmailMessage) -> Path:
+        """Write to ``tmp`` then rename into ``new`` (the Maildir way: never half a file)."""
+        self.ensure()
+        with self._lock:
+            self._counter += 1
+            name = f"{time.time_ns()}.P{os.getpid()}Q{self._counter}.{socket.gethostname()}"
+        tmp = self.root / "tmp" / name
+        tmp.write_bytes(bytes(message))
+        final = self.root / "new" / f"{name}.eml"
+        os.replace(tmp, final)
+        return final
+
+    def last(self) -> EmailMessage | None:
+        """The most recently delivered message still in ``new``, if any."""
+        self.ensure()
+        paths = sorted((self.root / "new").glob("*.eml"), key=lambda p: p.name)
+        if not paths:
+            return None
+        from email import message_from_bytes, policy
+
+        parsed = message_from_bytes(paths[-1].read_bytes(), policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+def otp_message(to: str, code: str) -> EmailMessage:
+    """The e-mail carrying a one-time code (RFC 5322)."""
+    msg = EmailMessage()
+    msg["From"] = f"Chorus Pro <{OTP_SENDER}>"
+    msg["To"] = to
+    msg["Subject"] = OTP_SUBJECT
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="chorus-pro.gouv.fr")
+    msg.set_content(
+        "Bonjour,\n\n"
+        f"Votre code de vérification est : {code}\n\n"
+        "Ce code est valable 10 minutes. Si vous n'êtes pas à l'origine de cette demande, "
+        "ignorez ce message.\n\n"
+        "L'équipe Chorus Pro\n"
+    )
+    return msg

@@ -1,0 +1,329 @@
+"""Start and stop a sandbox server from Python: in a thread (tests) or in a subprocess.
+
+    with start_sandbox(SandboxOptions(data_dir=tmp, seed=5)) as sandbox:
+        sandbox.reset(seed=3)
+        sandbox.set_faults(latency_ms=200)
+        rejected = sandbox.invoices(status="REJETEE")
+
+Both modes wait until ``/health`` answers with this server's own token (a deadline loop, no
+fixed sleeps). An admin token is generated when the options have none, so the harness can
+always steer the server.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+import uvicorn
+
+from sandbox.faults import Knobs
+from sandbox.settings import ENV_PREFIX, SandboxOptions
+
+HEALTH_TOKEN_ENV = ENV_PREFIX + "HEALTH_TOKEN"
+
+
+class SandboxStartError(RuntimeError):
+    """The sandbox did not come up in time (or answered with someone else's token)."""
+
+
+class PortalClient(httpx.Client):
+    """An ``httpx.Client`` usable in a ``with`` block even after its first requests."""
+
+    def __enter__(self) -> PortalClient:
+        return self
+
+
+class RunningSandbox:
+    """A started sandbox: its URL, and helpers over its admin interface."""
+
+    def __init__(
+        self,
+        url: str,
+        options: SandboxOptions,
+        *,
+        stopper: Callable[[], None],
+        process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
+        self.url = url
+        self.options = options
+        self.process = process
+        self._stopper = stopper
+        self._stopped = False
+        self._client = httpx.Client(base_url=url, timeout=30.0)
+
+    def __repr__(self) -> str:
+        return f"RunningSandbox(url={self.url!r}, data_dir={str(self.data_dir)!r})"
+
+    @property
+    def admin_token(self) -> str:
+        assert self.options.admin_token is not None
+        return self.options.admin_token
+
+    @property
+    def data_dir(self) -> Path:
+        return self.options.data_dir
+
+    @property
+    def maildir(self) -> Path:
+        return self.options.maildir
+
+    def admin(self, method: str, path: str, json: Any = None) -> httpx.Response:
+        """Call ``/_admin/<path>`` with the bearer token."""
+        url = path if path.startswith("/_admin") else "/_admin/" + path.lstrip("/")
+        headers = {"Authorization": f"Bearer {self.admin_token}"}
+        return self._client.request(method, url, json=json, headers=headers)
+
+    def _ok(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            raise RuntimeError(
+                f"Admin {response.request.method} {response.request.url.path}: "
+                f"{response.status_code} {response.text[:300]}"
+            )
+        return response.json()
+
+    def reset(self, seed: int | None = None, **kw: Any) -> dict[str, Any]:
+        """Wipe and re-seed (``seed`` rejected invoices; default: the start options)."""
+        body: dict[str, Any] = dict(kw)
+        if seed is not None:
+            body["seed"] = seed
+        result: dict[str, Any] = self._ok(self.admin("POST", "reset", json=body))
+        return result
+
+    def set_faults(self, **knobs: Any) -> dict[str, Any]:
+        """Change fault knobs; without arguments, every knob back to « no fault »."""
+        body: dict[str, Any] = knobs if knobs else asdict(Knobs())
+        result: dict[str, Any] = self._ok(self.admin("POST", "faults", json=body))
+        return result
+
+    def invoices(self, status: str | None = None) -> list[dict[str, Any]]:
+        path = "invoices" if status is None else f"invoices?status={status}"
+        result: list[dict[str, Any]] = self._ok(self.admin("GET", path))
+        return result
+
+    def invoice(self, numero: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._ok(self.admin("GET", f"invoices/{numero}"))
+        return result
+
+    def http_client(
+        self, *, login: bool = True, email: str | None = None, password: str | None = None
+    ) -> PortalClient:
+        """An HTTP client on the portal pages, logged in through the forms by default
+        (typing the one-time code from the Maildir when the account has one)."""
+        client = PortalClient(base_url=self.url, follow_redirects=True, timeout=30.0)
+        if not login:
+            return client
+        page = client.get("/connexion")
+        page = client.post(
+            "/connexion",
+            data={
+                "csrf": csrf_token(page.text),
+                "identifiant": email or self.options.user,
+                "mot_de_passe": password or self.options.password,
+            },
+        )
+        if page.url.path == "/connexion/code":
+            page = client.post(
+                "/connexion/code",
+                data={"csrf": csrf_token(page.text), "code": last_code(self.maildir)},
+            )
+        if page.url.path != "/accueil":
+            client.close()
+            raise RuntimeError(f"Connexion au bac à sable refusée ({page.url.path}).")
+        return client
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._client.close()
+        self._stopper()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form of a page."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    if match is None:
+        raise ValueError("no CSRF field on this page")
+    return match.group(1)
+
+
+def last_code(maildir: Path) -> str:
+    """The one-time code of the newest e-mail in the Maildir's ``new`` folder."""
+    messages = sorted((maildir / "new").glob("*.eml"), key=lambda p: p.name)
+    if not messages:
+        raise ValueError("no e-mail in the Maildir")
+    parsed = email.message_from_bytes(messages[-1].read_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    body = parsed.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    match = re.search(r"code de vérification est : (\d{6})", text)
+    if match is None:
+        raise ValueError("no code in the last e-mail")
+    return match.group(1)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with _bind(host, 0) as sock:
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _health_ok(url: str, token: str) -> bool:
+    try:
+        response = httpx.get(url + "/health", timeout=0.5)
+    except httpx.TransportError:
+        return False
+    if response.status_code != 200:
+        return False
+    if response.json().get("token") != token:
+        raise SandboxStartError(f"{url} répond, mais ce n'est pas ce bac à sable.")
+    return True
+
+
+def _wait_ready(url: str, token: str, timeout_s: float, died: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _health_ok(url, token):
+            return
+        # `died` waits briefly for the server to end: it is the throttle of this loop.
+        if died():
+            raise SandboxStartError(f"Le bac à sable s'est arrêté pendant son démarrage ({url}).")
+    raise SandboxStartError(f"Le bac à sable ne répond pas sur {url} après {timeout_s:.0f} s.")
+
+
+def start_sandbox(
+    options: SandboxOptions,
+    *,
+    mode: Literal["thread", "process"] = "thread",
+    timeout_s: float = 20,
+) -> RunningSandbox:
+    """Start a sandbox and wait until it answers; ``port=0`` picks a free port."""
+    if options.admin_token is None:
+        options = options.replace(admin_token=secrets.token_urlsafe(24))
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    if mode == "thread":
+        return _start_thread(options, token, timeout_s)
+    return _start_process(options, token, timeout_s)
+
+
+def _start_thread(options: SandboxOptions, token: str, timeout_s: float) -> RunningSandbox:
+    from sandbox.app import create_app
+
+    app = create_app(options, health_token=token)
+    sock = _bind(options.host, options.port)
+    port = sock.getsockname()[1]
+    options = options.replace(port=port)
+    config = uvicorn.Config(
+        app, log_config=None, log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"sandbox-{port}", daemon=True
+    )
+    thread.start()
+
+    def stopper() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+    url = f"http://{options.host}:{port}"
+
+    def died() -> bool:
+        thread.join(timeout=0.05)
+        return not thread.is_alive()
+
+    try:
+        _wait_ready(url, token, timeout_s, died)
+    except BaseException:
+        stopper()
+        raise
+    return RunningSandbox(url, options, stopper=stopper)
+
+
+def option_env(options: SandboxOptions) -> dict[str, str]:
+    """The options as ``CHORUS_SANDBOX_*`` variables (secrets stay out of the command line)."""
+    env: dict[str, str] = {}
+    for name, value in vars(options).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        env[ENV_PREFIX + name.upper()] = str(value)
+    return env
+
+
+def _start_process(options: SandboxOptions, token: str, timeout_s: float) -> RunningSandbox:
+    if options.port == 0:
+        options = options.replace(port=free_port(options.host))
+    env = {**os.environ, **option_env(options), HEALTH_TOKEN_ENV: token}
+    log = (options.data_dir / "sandbox-server.log").open("ab")
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve"],
+        env=env,
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    log.close()
+
+    def stopper() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def died() -> bool:
+        try:
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    url = f"http://{options.host}:{options.port}"
+    try:
+        _wait_ready(url, token, timeout_s, died)
+    except BaseException:
+        stopper()
+        raise
+    return RunningSandbox(url, options, stopper=stopper, process=process)

@@ -1,0 +1,134 @@
+"""Options of one sandbox server (command line, environment, test harness).
+
+Every option can also come from the environment as ``CHORUS_SANDBOX_<NAME>`` (e.g.
+``CHORUS_SANDBOX_LATENCY_MS=200``). Invalid values raise :class:`OptionError` with a French
+message, so the command line can print it as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CHORUS_SANDBOX_"
+
+_TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
+_FALSE = {"0", "false", "no", "non", "off", "faux", ""}
+
+
+class OptionError(ValueError):
+    """An option has a value the sandbox cannot use (message in French)."""
+
+
+@dataclass
+class SandboxOptions:
+    """How a sandbox server runs: where its data lives, its seed, and its fault knobs."""
+
+    data_dir: Path = field(default_factory=lambda: Path("sandbox-data"))
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 0
+    random_seed: int = 42
+    user: str = "comptable@exemple-fournisseur.fr"
+    password: str = field(default="Demo-Chorus-2026", repr=False)
+    otp: bool = False
+    admin_token: str | None = field(default=None, repr=False)
+    latency_ms: int = 0
+    jitter_ms: int = 0
+    error_rate: float = 0.0
+    session_idle_s: float = 0
+    maintenance: bool = False
+    popup_rate: float = 0.0
+    slow_list_ms: int = 0
+    layout_drift: bool = False
+    acheminement_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`OptionError` when a value is out of range."""
+        if not 0 <= self.port <= 65535:
+            raise OptionError(f"Port invalide : {self.port} (attendu entre 0 et 65535).")
+        for name in ("seed", "latency_ms", "jitter_ms", "slow_list_ms"):
+            if getattr(self, name) < 0:
+                raise OptionError(f"L'option {_flag(name)} ne peut pas être négative.")
+        for name in ("session_idle_s", "acheminement_s"):
+            if getattr(self, name) < 0:
+                raise OptionError(f"L'option {_flag(name)} ne peut pas être négative.")
+        for name in ("error_rate", "popup_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise OptionError(
+                    f"L'option {_flag(name)} doit être comprise entre 0 et 1 (reçu : {value})."
+                )
+        if "@" not in self.user:
+            raise OptionError(f"Identifiant invalide : « {self.user} » (adresse électronique).")
+        if not self.password:
+            raise OptionError("Le mot de passe de démonstration ne peut pas être vide.")
+        if self.admin_token is not None and len(self.admin_token) < 8:
+            raise OptionError("Le jeton d'administration doit compter au moins 8 caractères.")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "sandbox.db"
+
+    @property
+    def maildir(self) -> Path:
+        return self.data_dir / "maildir"
+
+    def replace(self, **changes: Any) -> SandboxOptions:
+        """A copy with some options changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SandboxOptions:
+        """Options from ``CHORUS_SANDBOX_*`` variables; ``overrides`` win over the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = parse_value(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _field_types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in dataclasses.fields(SandboxOptions)}
+
+
+def parse_value(name: str, raw: str) -> Any:
+    """Convert the text of an option (environment variable) to its type."""
+    kind = _field_types().get(name)
+    if kind is None:
+        raise OptionError(f"Option inconnue : {name}.")
+    text = raw.strip()
+    try:
+        if kind == "bool":
+            lowered = text.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(text)
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise OptionError(f"Valeur invalide pour {ENV_PREFIX}{name.upper()} : « {raw} ».") from None
+    if kind == "Path":
+        return Path(text)
+    if kind == "str | None":
+        return text or None
+    return text
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")

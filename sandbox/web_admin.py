@@ -1,0 +1,229 @@
+"""Test-only administration interface (JSON) under ``/_admin/``: plays the public client.
+
+Off (404) unless the server has an admin token; every call needs
+``Authorization: Bearer <token>`` (401 otherwise). Never reachable through the fault knobs.
+
+    GET  /_admin/invoices[?status=CODE]          every invoice (JSON records)
+    GET  /_admin/invoices/{numero}               one invoice
+    POST /_admin/invoices/{numero}/reject        {"motif", "commentaire", "date"?}
+    POST /_admin/invoices/{numero}/suspend       {"motif", "commentaire", "date"?}
+    POST /_admin/reset                           {"seed"?, "random_seed"?, "otp"?}
+    GET|POST /_admin/faults                      read / change knobs ({name: value})
+    GET  /_admin/mail/last                       the last e-mail of the Maildir
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox.faults import FaultError
+from sandbox.fmt import PARIS
+from sandbox.model import Invoice, Status
+from sandbox.store import NotFound, RuleViolation
+from sandbox.web_common import Portal, portal_of
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def invoice_json(inv: Invoice) -> dict[str, Any]:
+    """An invoice as the admin interface shows it (money as strings, instants ISO)."""
+    return {
+        "id": inv.id,
+        "supplier_id": inv.supplier_id,
+        "numero": inv.numero,
+        "statut": inv.statut.value,
+        "statut_label": inv.statut_label,
+        "acquittee": inv.acquittee,
+        "rejet_traite": inv.rejet_traite,
+        "type_facture": inv.type_facture,
+        "cadre": inv.cadre,
+        "siret_destinataire": inv.siret_destinataire,
+        "nom_destinataire": inv.nom_destinataire,
+        "code_service": inv.code_service,
+        "numero_engagement": inv.numero_engagement,
+        "numero_marche": inv.numero_marche,
+        "numero_facture_origine": inv.numero_facture_origine,
+        "montant_ht": str(inv.montant_ht),
+        "montant_tva": str(inv.montant_tva),
+        "montant_ttc": str(inv.montant_ttc),
+        "date_facture": inv.date_facture.isoformat() if inv.date_facture else None,
+        "date_depot": inv.date_depot.isoformat() if inv.date_depot else None,
+        "motif": inv.motif,
+        "commentaire_motif": inv.commentaire_motif,
+        "date_motif": inv.date_motif.isoformat() if inv.date_motif else None,
+        "commentaire": inv.commentaire,
+        "lignes": [
+            {
+                "reference": line.reference,
+                "designation": line.designation,
+                "quantite": str(line.quantite),
+                "unite": line.unite,
+                "prix_unitaire_ht": str(line.prix_unitaire_ht),
+                "remise": str(line.remise),
+                "taux_tva": str(line.taux_tva),
+                "montant_ht": str(line.montant_ht),
+            }
+            for line in inv.lignes
+        ],
+        "pieces_jointes": [{"nom": a.nom, "taille": a.taille} for a in inv.pieces_jointes],
+        "historique": [
+            {"action": h.action.value, "date": h.date.isoformat(), "utilisateur": h.utilisateur}
+            for h in inv.historique
+        ],
+    }
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"erreur": message}, status_code=status)
+
+
+def guarded(handler: Handler) -> Handler:
+    """404 when the admin interface is off, 401 without the right bearer token."""
+
+    async def wrapper(request: Request) -> Response:
+        token = portal_of(request).options.admin_token
+        if not token:
+            return Response(status_code=404)
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return _error(401, "Jeton d'administration absent ou invalide.")
+        try:
+            return await handler(request)
+        except NotFound as exc:
+            return _error(404, str(exc))
+        except RuleViolation as exc:
+            return _error(409, exc.message)
+
+    return wrapper
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("JSON object expected")
+    return data
+
+
+async def list_invoices(request: Request) -> Response:
+    portal = portal_of(request)
+    code = request.query_params.get("status") or None
+    if code is not None and code not in Status.__members__:
+        return _error(422, f"Statut inconnu : {code}.")
+    statut = Status(code) if code else None
+    return JSONResponse([invoice_json(i) for i in portal.store.list_all(statut)])
+
+
+def _by_number(portal: Portal, numero: str) -> Invoice:
+    found = [i for i in portal.store.list_all() if i.numero.casefold() == numero.casefold()]
+    if not found:
+        raise NotFound(f"Facture {numero} introuvable.")
+    return found[0]
+
+
+async def get_invoice(request: Request) -> Response:
+    return JSONResponse(invoice_json(_by_number(portal_of(request), request.path_params["numero"])))
+
+
+async def reject(request: Request) -> Response:
+    return await _client_action(request, "reject")
+
+
+async def suspend(request: Request) -> Response:
+    return await _client_action(request, "suspend")
+
+
+async def _client_action(request: Request, kind: str) -> Response:
+    portal = portal_of(request)
+    try:
+        body = await _body(request)
+    except ValueError:
+        return _error(422, "Corps JSON invalide.")
+    invoice = _by_number(portal, request.path_params["numero"])
+    motif = str(body.get("motif") or "AUTRE")
+    commentaire = str(body.get("commentaire") or "")
+    when = None
+    if body.get("date"):  # back-dating, e.g. a rejection older than 7 days
+        try:
+            when = datetime.fromisoformat(str(body["date"]))
+        except ValueError:
+            return _error(422, "Date invalide (ISO 8601 attendu).")
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=PARIS)
+    action = portal.store.reject if kind == "reject" else portal.store.suspend
+    updated = action(invoice.id, motif, commentaire, now=when)
+    return JSONResponse(invoice_json(updated))
+
+
+async def reset(request: Request) -> Response:
+    portal = portal_of(request)
+    try:
+        body = await _body(request)
+    except ValueError:
+        return _error(422, "Corps JSON invalide.")
+    unknown = set(body) - {"seed", "random_seed", "otp"}
+    if unknown:
+        return _error(422, f"Paramètre inconnu : {', '.join(sorted(unknown))}.")
+    from sandbox.app import reseed
+
+    try:
+        summary = reseed(
+            portal,
+            rejected=int(body.get("seed", portal.options.seed)),
+            random_seed=int(body.get("random_seed", portal.options.random_seed)),
+            otp=bool(body.get("otp", portal.options.otp)),
+        )
+    except (TypeError, ValueError):
+        return _error(422, "Paramètres de réinitialisation invalides.")
+    return JSONResponse(summary)
+
+
+async def faults(request: Request) -> Response:
+    portal = portal_of(request)
+    if request.method == "GET":
+        return JSONResponse(portal.faults.as_dict())
+    try:
+        body = await _body(request)
+        return JSONResponse(portal.faults.update(body))
+    except FaultError as exc:
+        return _error(422, str(exc))
+    except ValueError:
+        return _error(422, "Corps JSON invalide.")
+
+
+async def last_mail(request: Request) -> Response:
+    message = portal_of(request).maildir.last()
+    if message is None:
+        return _error(404, "Aucun message.")
+    body = message.get_body(preferencelist=("plain",))
+    return JSONResponse(
+        {
+            "from": str(message["From"]),
+            "to": str(message["To"]),
+            "subject": str(message["Subject"]),
+            "date": str(message["Date"]),
+            "body": body.get_content() if body is not None else "",
+        }
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/_admin/invoices", guarded(list_invoices), methods=["GET"]),
+        Route("/_admin/invoices/{numero:path}/reject", guarded(reject), methods=["POST"]),
+        Route("/_admin/invoices/{numero:path}/suspend", guarded(suspend), methods=["POST"]),
+        Route("/_admin/invoices/{numero:path}", guarded(get_invoice), methods=["GET"]),
+        Route("/_admin/reset", guarded(reset), methods=["POST"]),
+        Route("/_admin/faults", guarded(faults), methods=["GET", "POST"]),
+        Route("/_admin/mail/last", guarded(last_mail), methods=["GET"]),
+    ]

@@ -1,0 +1,248 @@
+"""What every screen of the sandbox shares: the portal state, rendering, sessions, CSRF.
+
+The pages read the shared :class:`Portal` from ``request.app.state.portal``. Rendering adds
+the layout-drift function ``d()``, the logged-in account, the flashes and the information
+pop-up (fault knob) to every template.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox import fmt
+from sandbox.faults import FaultState, is_exempt
+from sandbox.model import STATUS_LABELS
+from sandbox.security import SESSION_COOKIE, LoginGuard, Maildir, Session, SessionStore
+from sandbox.settings import SandboxOptions
+from sandbox.store import Store
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+EXPIRED_MESSAGE = "Votre session a expiré. Veuillez vous reconnecter."
+PAGE_SIZES = (10, 20, 50)  # [assumed] rows per page offered by the lists
+
+
+@dataclass
+class Portal:
+    """The state one sandbox server shares between its screens."""
+
+    options: SandboxOptions
+    store: Store
+    faults: FaultState
+    sessions: SessionStore
+    guard: LoginGuard
+    maildir: Maildir
+    health_token: str
+    env: jinja2.Environment
+
+
+def portal_of(request: Request) -> Portal:
+    portal: Portal = request.app.state.portal
+    return portal
+
+
+class LoginNeeded(Exception):
+    """The page needs a logged-in session (handled by a redirect to the login form)."""
+
+    def __init__(self, expired: bool, fragment: bool = False) -> None:
+        super().__init__("login needed")
+        self.expired = expired
+        self.fragment = fragment
+
+
+class CsrfRefused(Exception):
+    """A POST came without the session's CSRF token (handled by a 403 page)."""
+
+
+def make_env(faults: FaultState) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        d=faults.drift_name,
+        money=fmt.money,
+        rate=fmt.rate,
+        date_fr=fmt.date_fr,
+        datetime_fr=fmt.datetime_fr,
+        text=fmt.text,
+        number=fmt.number,
+        yes_no=fmt.yes_no,
+        file_size=fmt.file_size,
+        STATUS_LABELS=STATUS_LABELS,
+    )
+    return env
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+def current_session(request: Request) -> Session | None:
+    session: Session | None = request.scope.setdefault("state", {}).get("session")
+    return session
+
+
+def set_session(request: Request, session: Session | None) -> None:
+    request.scope.setdefault("state", {})["session"] = session
+
+
+def ensure_session(request: Request) -> Session:
+    """The request's session, a new anonymous one when it has none."""
+    session = current_session(request)
+    if session is None:
+        session = portal_of(request).sessions.new()
+        set_session(request, session)
+    return session
+
+
+def logged_in(request: Request) -> Session:
+    """The logged-in session, or :class:`LoginNeeded`."""
+    session = current_session(request)
+    if session is not None and session.logged_in:
+        return session
+    expired = bool(request.scope.get("state", {}).get("session_expired"))
+    raise LoginNeeded(expired, fragment=request.headers.get("x-fragment") == "1")
+
+
+def login_redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginNeeded)
+    if exc.fragment:
+        return Response(status_code=401, headers={"x-login": "/connexion"})
+    if exc.expired:
+        ensure_session(request).flash("alert", EXPIRED_MESSAGE)
+    return RedirectResponse("/connexion", status_code=303)
+
+
+class SessionMiddleware:
+    """Loads the server-side session named by the cookie; sets or clears the cookie after."""
+
+    def __init__(self, app: ASGIApp, portal: Portal) -> None:
+        self.app = app
+        self.portal = portal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_exempt(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        sid = Request(scope).cookies.get(SESSION_COOKIE)
+        idle = self.portal.faults.knobs.session_idle_s
+        session, expired = self.portal.sessions.get(sid, idle_s=idle)
+        state = scope.setdefault("state", {})
+        state["session"], state["session_expired"] = session, expired
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                now: Session | None = state.get("session")
+                cookie = None
+                if now is not None and now.sid != sid:
+                    cookie = f"{SESSION_COOKIE}={now.sid}; Path=/; HttpOnly; SameSite=Lax"
+                elif now is None and sid:
+                    cookie = f"{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+                if cookie is not None:
+                    headers = list(message.get("headers", []))
+                    headers.append((b"set-cookie", cookie.encode("latin-1")))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+async def checked_form(request: Request) -> tuple[Session, FormData]:
+    """The posted form once its CSRF token matched the session's (else :class:`CsrfRefused`)."""
+    form = await request.form(max_files=200, max_part_size=4 * 1024 * 1024)
+    session = current_session(request)
+    token = form.get("csrf")
+    if session is None or not isinstance(token, str) or not session.csrf_ok(token):
+        raise CsrfRefused()
+    return session, form
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a page with what every page needs (account, flashes, CSRF, pop-up, drift)."""
+    portal = portal_of(request)
+    session = current_session(request)
+    fragment = template.startswith("_")
+    base: dict[str, Any] = {
+        "request": request,
+        "path": request.url.path,
+        "session": session,
+        "user_email": session.email if session is not None else None,
+        "csrf": session.csrf if session is not None else "",
+        "flashes": [] if fragment or session is None else session.pop_flashes(),
+        "popup": not fragment and portal.faults.chance(portal.faults.knobs.popup_rate),
+        "css_version": portal.faults.drift_name("v"),
+    }
+    base.update(context or {})
+    html = portal.env.get_template(template).render(base)
+    return HTMLResponse(html, status_code=status_code, headers={"cache-control": "no-store"})
+
+
+def render_plain(portal: Portal, template: str, context: dict[str, Any]) -> str:
+    """Render a page outside any request (error pages of the fault middleware)."""
+    base: dict[str, Any] = {
+        "path": "",
+        "session": None,
+        "user_email": None,
+        "csrf": "",
+        "flashes": [],
+        "popup": False,
+        "css_version": portal.faults.drift_name("v"),
+    }
+    base.update(context)
+    return portal.env.get_template(template).render(base)
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name, "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    """(page, size) of a list, from the query string, within bounds."""
+    size = int_param(request, "taille", PAGE_SIZES[0])
+    if size not in PAGE_SIZES:
+        size = PAGE_SIZES[0]
+    return int_param(request, "page", 1), size
+
+
+def pages_count(total: int, size: int) -> int:
+    return max(1, math.ceil(total / size))
+
+
+def query_with(request: Request, **changes: Any) -> str:
+    """The current query string with some parameters changed (for pagination links)."""
+    params = {k: v for k, v in request.query_params.items() if k != "fragment"}
+    for key, value in changes.items():
+        params[key] = str(value)
+    from urllib.parse import urlencode
+
+    return "?" + urlencode(params)
