@@ -1,0 +1,77 @@
+"""Page objects: one class per Chorus Pro screen, driven by role and visible label only.
+
+They know the portal, not the business: no decision, no assertion. Labels each page relies
+on are class-level constants in its module's ``Labels`` class.
+"""
+
+from pages._parse import (
+    ParseError,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_money,
+    parse_yes_no,
+)
+from pages.entry_form import ConfirmationDialog, EntryForm
+from pages.errors import (
+    ElementMissing,
+    FormRejected,
+    LoginRequired,
+    OptionUnavailable,
+    PageError,
+    PortalUnavailable,
+)
+from pages.form_blocks import (
+    CadreBlock,
+    CommentaireBlock,
+    DestinataireBlock,
+    FournisseurBlock,
+    PiecesJointesBlock,
+    ReferencesBlock,
+)
+from pages.form_lines import LignesBlock, RecapBlock
+from pages.invoice import InvoicePage
+from pages.login import LoginPage, OtpPage
+from pages.navigation import Navigator
+from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
+from pages.rejection_window import RejectionWindow, WindowRow
+from pages.search import SearchPage, SearchRow
+from pages.synthese import SynthesePage, SyntheseRow
+
+__all__ = [
+    "CadreBlock",
+    "CommentaireBlock",
+    "ConfirmationDialog",
+    "DestinataireBlock",
+    "ElementMissing",
+    "EntryForm",
+    "FormRejected",
+    "FournisseurBlock",
+    "HistoryEntry",
+    "InvoiceLine",
+    "InvoicePage",
+    "InvoiceRecord",
+    "LignesBlock",
+    "LoginPage",
+    "LoginRequired",
+    "Navigator",
+    "OptionUnavailable",
+    "OtpPage",
+    "PageError",
+    "ParseError",
+    "PiecesJointesBlock",
+    "PortalUnavailable",
+    "RecapBlock",
+    "ReferencesBlock",
+    "RejectionWindow",
+    "SearchPage",
+    "SearchRow",
+    "SynthesePage",
+    "SyntheseRow",
+    "WindowRow",
+    "parse_date",
+    "parse_datetime",
+    "parse_decimal",
+    "parse_money",
+    "parse_yes_no",
+]

@@ -1,10 +1,11 @@
 """Errors the page objects raise when the portal does not show what they expect.
 
-    PageError
-    ├── PortalUnavailable   « Service indisponible », « Maintenance en cours », 5xx, timeout
-    ├── LoginRequired       the portal shows its login form (session expired)
-    ├── FormRejected        the portal refused a form; ``messages`` are its own words
-    └── ElementMissing      a labelled element of a page object is not on the page (drift)
+PageError
+├── PortalUnavailable   « Service indisponible », « Maintenance en cours », 5xx, timeout
+├── LoginRequired       the portal shows its login form (session expired)
+├── FormRejected        the portal refused a form; ``messages`` are its own words
+│   └── OptionUnavailable   a value to choose is not among the form's options
+└── ElementMissing      a labelled element of a page object is not on the page (drift)
 """
 
 from __future__ import annotations
@@ -32,3 +33,7 @@ class FormRejected(PageError):
 
 class ElementMissing(PageError):
     """A labelled element the page object relies on is not on the page."""
+
+
+class OptionUnavailable(FormRejected):
+    """A value to choose in a list of the form is not among the portal's options."""

@@ -53,11 +53,14 @@ class InvoiceRecord:
     montant_ht: Decimal | None = None
     montant_tva: Decimal | None = None
     montant_ttc: Decimal | None = None
+    montant_a_payer: Decimal | None = None
     commentaire: str = ""
     motif_rejet: str = ""
     commentaire_rejet: str = ""
+    date_rejet: datetime | None = None
     acquittee: bool | None = None
     rejet_traite: bool | None = None
     lignes: tuple[InvoiceLine, ...] = ()
     historique: tuple[HistoryEntry, ...] = ()
+    pieces_jointes: tuple[str, ...] = ()  # file names
     url: str = ""

@@ -24,7 +24,7 @@ from robot.audit import (
 )
 from robot.config import Config
 from robot.portal import PortalTarget
-from robot.runner import RunResult, TransactionOutcome
+from robot.outcomes import RunResult, TransactionOutcome
 from robot.secrets import registered
 from robot.summary import totals, write_summary_json
 

@@ -14,13 +14,15 @@ import typer
 from loguru import logger
 
 from robot.audit.cli import audit_app
-from robot.cli_common import console, err_console, execute_plan
+from robot.cli_common import console, err_console, execute_plan, journal_path
 from robot.config import Config, ConfigError, load_config
 from robot.logs import configure_logging
 from robot.plan import Plan, PlanError, load_plan
 from robot.portal import open_portal
 from robot.rundir import RunDir
-from robot.lock import LockHeld
+from robot.journal import Journal
+from robot.lock import LockHeld, RunLock
+from robot.notify import notify
 from robot.runner import EXIT_LOCKED, EXIT_REFUSED, EXIT_SYSTEM
 
 app = typer.Typer(
@@ -35,7 +37,7 @@ app.add_typer(audit_app, name="audit", help="Vérifier ou rejouer le dossier d'a
 def _refuse(title: str, problems: list[str]) -> typer.Exit:
     err_console.print(f"[bold red]{title}[/bold red] (rien n'a été envoyé au portail) :")
     for problem in problems:
-        err_console.print(f"  • {problem}", markup=False, highlight=False)
+        err_console.print(f"  • {problem}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_REFUSED)
 
 
@@ -61,28 +63,84 @@ def _plan(path: Path) -> Plan:
 @app.command()
 def run(
     plan: Annotated[
-        Path, typer.Option("--plan", help="Plan de corrections (CSV ou JSON).", show_default=False)
-    ],
+        Path | None,
+        typer.Option("--plan", help="Plan de corrections (CSV ou JSON).", show_default=False),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, max=16, help="Navigateurs en parallèle (CHORUS_WORKERS)."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Tout faire sauf modifier le portail.")
     ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Reprendre un run interrompu (son dossier).", show_default=False),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
 ) -> None:
     """Exécuter un plan : acquitter, traiter le rejet et réémettre chaque facture."""
     config = _config()
-    corrections = _plan(plan)
-    run_dir = RunDir.create(config.output_dir)
+    if (plan is None) == (resume is None):
+        raise _refuse("Arguments invalides", ["indiquez soit --plan FICHIER, soit --resume DOSSIER_DU_RUN"])
+    if resume is not None:
+        run_dir, corrections, dry_run = _resumable(config, resume, dry_run)
+    else:
+        assert plan is not None
+        corrections = _plan(plan)
+        _check_lock(config)
+        run_dir = RunDir.create(config.output_dir)
     configure_logging(run_dir.log, verbose=verbose)
     console.print(f"Run {run_dir.run_id} — dossier : {run_dir.root}")
     portal = open_portal(config)
     try:
-        result = execute_plan(config, portal, corrections, run_dir, dry_run=dry_run)
+        result = execute_plan(
+            config,
+            portal,
+            corrections,
+            run_dir,
+            dry_run=dry_run,
+            workers=workers or config.workers,
+            resume=resume is not None,
+        )
     except LockHeld as exc:
         err_console.print(f"[red]{exc}[/red] Rien n'a été fait.")
         raise typer.Exit(EXIT_LOCKED) from None
     finally:
         portal.close()
+    notify(config, run_dir.root)
     raise typer.Exit(result.exit_code)
+
+
+def _check_lock(config: Config) -> None:
+    """Refuse at once (exit 4) when another run holds the journal, before anything else."""
+    lock = RunLock(journal_path(config), "vérification")
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        err_console.print(f"[red]{exc}[/red] Rien n'a été fait.")
+        raise typer.Exit(EXIT_LOCKED) from None
+    lock.release()
+
+
+def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Plan, bool]:
+    """The run folder to resume, its plan and its mode, or a refusal (exit 2)."""
+    run_dir = RunDir(folder.resolve())
+    plans = sorted(run_dir.root.glob("plan.*")) if run_dir.root.is_dir() else []
+    if not plans:
+        raise _refuse("Reprise impossible", [f"{folder} : ce n'est pas le dossier d'un run (plan absent)"])
+    journal = Journal(journal_path(config))
+    try:
+        recorded = journal.run(run_dir.run_id)
+    finally:
+        journal.close()
+    if recorded is None:
+        raise _refuse(
+            "Reprise impossible",
+            [f"{folder} : run inconnu du journal {journal_path(config)}"],
+        )
+    _check_lock(config)
+    return run_dir, _plan(plans[0]), recorded.dry_run or dry_run
 
 
 @app.command()

@@ -2,86 +2,79 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from robot.bundle import finalize_bundle
 from robot.config import Config
 from robot.journal import Journal
 from robot.lock import RunLock
+from robot.outcomes import STATE_LABELS, RunResult
 from robot.plan import Plan
 from robot.portal import PortalTarget
 from robot.rundir import RunDir
-from robot.runner import Runner, RunResult, Stopper
-from robot.bundle import finalize_bundle
+from robot.runner import Runner
 from robot.summary import print_summary
+from robot.worker import Stopper
 
 # Not a terminal (cron, CI, a pipe): a wide table rather than one folded into 80 columns.
 console = Console() if Console().is_terminal else Console(width=160)
 err_console = Console(stderr=True)
 
 
-def _install_signals(stopper: Stopper) -> None:
-    def handler(signum: int, _frame: FrameType | None) -> None:
+def journal_path(config: Config) -> Path:
+    return config.journal or config.output_dir / "journal.sqlite"
+
+
+@contextmanager
+def stop_on_signals(stopper: Stopper) -> Iterator[None]:
+    """SIGINT/SIGTERM ask for a clean stop (the current step ends and is journaled)."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         err_console.print("\nArrêt demandé : fin de l'étape en cours, puis arrêt propre.")
         stopper.request()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def execute_plan(
-    config: Config, portal: PortalTarget, plan: Plan, run_dir: RunDir, *, dry_run: bool
-) -> RunResult:
-    """Run ``plan`` with a progress bar; write ``summary.json``; print the table."""
-    if plan.path.resolve().parent != run_dir.root.resolve():
-        shutil.copy2(plan.path, run_dir.root / f"plan{plan.path.suffix}")
-    journal_path = config.journal or config.output_dir / "journal.sqlite"
-    with RunLock(journal_path, run_dir.run_id):  # LockHeld: the caller exits 4
-        return _execute_locked(config, portal, plan, run_dir, journal_path, dry_run=dry_run)
-
-
-def _execute_locked(
     config: Config,
     portal: PortalTarget,
     plan: Plan,
     run_dir: RunDir,
-    journal_path: Path,
     *,
     dry_run: bool,
+    workers: int = 1,
+    resume: bool = False,
 ) -> RunResult:
-    journal = Journal(journal_path)
-    stopper = Stopper()
-    _install_signals(stopper)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    task = progress.add_task("Factures", total=None)
-    try:
-        with progress:
-            runner = Runner(
-                config,
-                portal,
-                run_dir,
-                journal,
-                stopper=stopper,
-                on_total=lambda n: progress.update(task, total=n),
-                on_progress=lambda t: progress.update(
-                    task, advance=1, description=f"Factures ({t.numero_rejete} : {t.label})"
-                ),
+    """Run ``plan`` with a progress bar; seal the audit bundle; print the table.
+
+    Raises :class:`robot.lock.LockHeld` when another run holds the journal (exit 4).
+    """
+    copy = run_dir.root / f"plan{plan.path.suffix}"
+    if not copy.exists():
+        shutil.copy2(plan.path, copy)
+    with RunLock(journal_path(config), run_dir.run_id):
+        journal = Journal(journal_path(config))
+        try:
+            result = _run_with_progress(
+                config, portal, plan, run_dir, journal, dry_run, workers, resume
             )
-            result = runner.run(plan, dry_run=dry_run)
-    finally:
-        journal.close()
+        finally:
+            journal.close()
     hits = finalize_bundle(run_dir.root, result, config, portal)
     if hits:
         err_console.print(
@@ -92,3 +85,39 @@ def _execute_locked(
     return result
 
 
+def _run_with_progress(
+    config: Config,
+    portal: PortalTarget,
+    plan: Plan,
+    run_dir: RunDir,
+    journal: Journal,
+    dry_run: bool,
+    workers: int,
+    resume: bool,
+) -> RunResult:
+    stopper = Stopper(multiprocessing.get_context("spawn").Event())
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("Factures", total=None)
+    with stop_on_signals(stopper), progress:
+        runner = Runner(
+            config,
+            portal,
+            run_dir,
+            journal,
+            workers=workers,
+            stopper=stopper,
+            on_total=lambda n: progress.update(task, total=n),
+            on_progress=lambda numero, state: progress.update(
+                task,
+                advance=1,
+                description=f"Factures ({numero} : {STATE_LABELS.get(state, state)})",
+            ),
+        )
+        return runner.run(plan, dry_run=dry_run, resume=resume)

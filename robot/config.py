@@ -48,6 +48,10 @@ VARIABLES: dict[str, str] = {
     "max_retries": "CHORUS_MAX_RETRIES",
     "retry_budget_s": "CHORUS_RETRY_BUDGET_S",
     "slow_mo_ms": "CHORUS_SLOW_MO_MS",
+    "recycle_every": "CHORUS_RECYCLE_EVERY",
+    "max_sessions": "CHORUS_MAX_SESSIONS",
+    "max_requests_per_min": "CHORUS_MAX_REQUESTS_PER_MIN",
+    "notify_url": "CHORUS_NOTIFY_URL",
 }
 
 #: Integer fields → inclusive bounds.
@@ -57,6 +61,9 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "max_retries": (0, 20),
     "retry_budget_s": (0, 86_400),
     "slow_mo_ms": (0, 10_000),
+    "recycle_every": (0, 100_000),
+    "max_sessions": (1, 16),
+    "max_requests_per_min": (0, 100_000),
 }
 
 _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
@@ -98,6 +105,10 @@ class Config:
     max_retries: int = 3
     retry_budget_s: int = 300
     slow_mo_ms: int = 0
+    recycle_every: int = 50
+    max_sessions: int = 2
+    max_requests_per_min: int = 120
+    notify_url: str | None = None
 
     def __post_init__(self) -> None:
         problems = _semantic_problems({name: getattr(self, name) for name in VARIABLES})
@@ -285,6 +296,9 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     journal: Path | None = values["journal"]
     if journal is not None and journal.is_dir():
         problems.append(f"{var['journal']} : « {journal} » est un dossier")
+    notify_url: str | None = values["notify_url"]
+    if notify_url is not None and not re.match(r"https?://[^/\s]+", notify_url):
+        problems.append(f"{var['notify_url']} : « {notify_url} » n'est pas une adresse http(s)")
     portal_url: str | None = values["portal_url"]
     if portal_url is not None:
         problems += _url_problems(portal_url)

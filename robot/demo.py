@@ -41,7 +41,7 @@ def run_demo(config: Config, console: Console, *, count: int, verbose: bool) -> 
         )
         rejections = fetch_rejections(config, portal)
         console.print(f"{len(rejections)} facture(s) rejetée(s) lue(s) sur le portail.")
-        plan_path = run_dir.root / "plan-demo.csv"
+        plan_path = run_dir.root / "plan.csv"
         write_plan_template(rejections, plan_path)
         fill_demo_plan(plan_path, rejections)
         console.print(f"Plan de démonstration : {plan_path}")

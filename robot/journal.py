@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS transactions (
     worker TEXT,
     message TEXT NOT NULL DEFAULT '',
     new_invoice_status TEXT NOT NULL DEFAULT '',
+    motif TEXT NOT NULL DEFAULT '',
+    commentaire TEXT NOT NULL DEFAULT '',
+    duration_s REAL NOT NULL DEFAULT 0,
     updated_at TEXT NOT NULL,
     UNIQUE (run_id, numero_rejete)
 );
@@ -55,14 +58,17 @@ CREATE TABLE IF NOT EXISTS steps (
     outcome TEXT,
     message TEXT NOT NULL DEFAULT '',
     before TEXT NOT NULL DEFAULT '{}',
-    after TEXT NOT NULL DEFAULT '{}'
+    after TEXT NOT NULL DEFAULT '{}',
+    portal_messages TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS steps_by_transaction ON steps (transaction_id, step);
 CREATE INDEX IF NOT EXISTS transactions_by_state ON transactions (run_id, state);
 """
 
 #: Transaction states. ``pending`` and ``claimed`` are unfinished; the others are final.
-FINAL_STATES = frozenset({"done", "business_failure", "system_failure", "not_rejected"})
+FINAL_STATES = frozenset(
+    {"done", "would_do", "business_failure", "system_failure", "not_rejected"}
+)
 
 
 def now_iso() -> str:
@@ -78,6 +84,22 @@ class TransactionRow:
     state: str
     message: str
     new_invoice_status: str
+    motif: str = ""
+    commentaire: str = ""
+    duration_s: float = 0.0
+    worker: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    plan_path: str
+    plan_sha256: str
+    portal_url: str
+    dry_run: bool
+    started_at: str
+    ended_at: str | None
+    exit_code: int | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class StepRow:
     message: str
     before: dict[str, Any]
     after: dict[str, Any]
+    portal_messages: tuple[str, ...] = ()
 
 
 class Journal:
@@ -148,6 +171,30 @@ class Journal:
                 (now_iso(), exit_code, run_id),
             )
 
+    def run(self, run_id: str) -> RunRow | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        return RunRow(
+            id=row["id"],
+            plan_path=row["plan_path"],
+            plan_sha256=row["plan_sha256"],
+            portal_url=row["portal_url"],
+            dry_run=bool(row["dry_run"]),
+            started_at=row["started_at"],
+            ended_at=row["ended_at"],
+            exit_code=row["exit_code"],
+        )
+
+    def reopen_run(self, run_id: str) -> None:
+        """A resumed run is running again: clear its end."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET ended_at = NULL, exit_code = NULL, pid = ? WHERE id = ?",
+                (os.getpid(), run_id),
+            )
+
     # -- transactions -----------------------------------------------------------------------
     def add_transaction(
         self, run_id: str, numero_rejete: str, nouveau_numero: str, correction: dict[str, Any]
@@ -178,16 +225,29 @@ class Journal:
             )
         return self.transaction(int(row["id"]))
 
+    def describe_transaction(self, transaction_id: int, motif: str, commentaire: str) -> None:
+        """Record the rejection's motive and comment as read on the portal."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE transactions SET motif = ?, commentaire = ? WHERE id = ?",
+                (motif, commentaire, transaction_id),
+            )
+
     def finish_transaction(
-        self, transaction_id: int, state: str, message: str = "", new_invoice_status: str = ""
+        self,
+        transaction_id: int,
+        state: str,
+        message: str = "",
+        new_invoice_status: str = "",
+        duration_s: float = 0.0,
     ) -> None:
         if state not in FINAL_STATES:
             raise ValueError(f"état final inconnu : {state}")
         with self._tx() as db:
             db.execute(
                 "UPDATE transactions SET state = ?, message = ?, new_invoice_status = ?,"
-                " updated_at = ? WHERE id = ?",
-                (state, message, new_invoice_status, now_iso(), transaction_id),
+                " duration_s = duration_s + ?, updated_at = ? WHERE id = ?",
+                (state, message, new_invoice_status, duration_s, now_iso(), transaction_id),
             )
 
     def release_unfinished(self, run_id: str) -> int:
@@ -230,12 +290,28 @@ class Journal:
             return int(cur.lastrowid or 0)
 
     def step_result(
-        self, step_id: int, outcome: str, message: str, after: dict[str, Any]
+        self,
+        step_id: int,
+        outcome: str,
+        message: str,
+        after: dict[str, Any],
+        *,
+        before: dict[str, Any] | None = None,
+        portal_messages: tuple[str, ...] = (),
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE steps SET result_at = ?, outcome = ?, message = ?, after = ? WHERE id = ?",
-                (now_iso(), outcome, message, json.dumps(after, default=str), step_id),
+                "UPDATE steps SET result_at = ?, outcome = ?, message = ?, after = ?,"
+                " before = COALESCE(?, before), portal_messages = ? WHERE id = ?",
+                (
+                    now_iso(),
+                    outcome,
+                    message,
+                    json.dumps(after, default=str),
+                    json.dumps(before, default=str) if before is not None else None,
+                    json.dumps(list(portal_messages)),
+                    step_id,
+                ),
             )
 
     def steps(self, transaction_id: int) -> list[StepRow]:
@@ -253,6 +329,7 @@ class Journal:
                 message=r["message"],
                 before=json.loads(r["before"]),
                 after=json.loads(r["after"]),
+                portal_messages=tuple(json.loads(r["portal_messages"])),
             )
             for r in rows
         ]
@@ -267,4 +344,8 @@ def _transaction_row(row: sqlite3.Row) -> TransactionRow:
         state=row["state"],
         message=row["message"],
         new_invoice_status=row["new_invoice_status"],
+        motif=row["motif"],
+        commentaire=row["commentaire"],
+        duration_s=float(row["duration_s"]),
+        worker=row["worker"],
     )

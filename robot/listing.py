@@ -13,7 +13,7 @@ from robot.browser import BrowserSettings
 from robot.config import Config
 from robot.plan_template import write_plan_template
 from robot.portal import PortalTarget
-from robot.runner import EXIT_OK, EXIT_SYSTEM
+from robot.outcomes import EXIT_OK, EXIT_SYSTEM
 from robot.session import WorkSession
 from scenarios import BusinessError, PortalError, Rejection
 from scenarios.collect import collect_rejections

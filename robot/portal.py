@@ -34,6 +34,7 @@ class PortalTarget:
     password: Secret
     otp_source: OtpSource | None
     embedded: bool
+    maildir: Path | None = None  # the embedded sandbox's Maildir (one-time codes)
     _stop: Callable[[], None] | None = field(default=None, repr=False)
 
     def otp_callback(self) -> Callable[[datetime], str] | None:
@@ -101,5 +102,6 @@ def open_portal(
             imap_cafile=config.otp_imap_cafile,
         ),
         embedded=True,
+        maildir=running.maildir,
         _stop=running.stop,
     )

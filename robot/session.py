@@ -7,10 +7,20 @@ videos may run (design.md, rule 5).
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from loguru import logger
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    Route,
+    sync_playwright,
+)
 
 from robot.browser import BrowserSettings, launch, new_context
 from robot.portal import PortalTarget
@@ -23,11 +33,17 @@ class WorkSession:
     """One browser, one logged-in work context and its page; rebuilt on demand."""
 
     def __init__(
-        self, portal: PortalTarget, settings: BrowserSettings, recorder: Recorder | None = None
+        self,
+        portal: PortalTarget,
+        settings: BrowserSettings,
+        recorder: Recorder | None = None,
+        *,
+        requests_per_min: int = 0,
     ) -> None:
         self.portal = portal
         self.settings = settings
         self.recorder = recorder
+        self._throttle = _Throttle(requests_per_min) if requests_per_min > 0 else None
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
@@ -80,17 +96,35 @@ class WorkSession:
             value = cookie.get("value")
             if isinstance(value, str) and len(value) >= 8:
                 register(value)  # session cookies never appear in any artifact
+        self._open_work_context(state, home_url)
+        self.logins += 1
+        logger.info("Connecté au portail {}", self.portal.url)
+
+    def _open_work_context(self, state: Any, url: str) -> None:
         video_dir = self.recorder.video_dir if self.recorder else None
         self._context = new_context(
             self.browser, self.settings, storage_state=state, video_dir=video_dir
         )
+        if self._throttle is not None:
+            self._context.route("**/*", self._throttle.handle)
         if self.recorder is not None:
             self.recorder.attach(self._context)
         self._page = self._context.new_page()
-        # Back to the page the portal showed after login (its URL is learnt, not assumed).
-        self._page.goto(home_url)
-        self.logins += 1
-        logger.info("Connecté au portail {}", self.portal.url)
+        # Back to the page the portal showed (its URL is learnt, not assumed).
+        self._page.goto(url)
+
+    def recycle(self) -> None:
+        """A fresh work context with the same session cookies: memory stays flat on long runs."""
+        if self._context is None or self._page is None or self._page.is_closed():
+            return
+        try:
+            state, url = self._context.storage_state(), self._page.url
+        except Exception:  # noqa: BLE001 - a broken context: the next use logs in again
+            self._close_context()
+            return
+        self._close_context()
+        self._open_work_context(state, url)
+        logger.debug("Contexte du navigateur renouvelé")
 
     def _login_state(self) -> tuple[Any, str]:
         context = new_context(self.browser, self.settings)
@@ -128,6 +162,30 @@ class WorkSession:
             _quietly(self._context.close)
         self._context = None
         self._page = None
+
+
+class _Throttle:
+    """Politeness towards the real portal: at most N page requests a minute.
+
+    Only documents and XHR/fetch count (static files come from the cache after the first
+    page). The wait is for a time slot, not for the page: the portal is simply asked less.
+    """
+
+    _COUNTED = frozenset({"document", "xhr", "fetch"})
+
+    def __init__(self, per_minute: int) -> None:
+        self.interval = 60.0 / per_minute
+        self._next = 0.0
+        self._clock = threading.Event()
+
+    def handle(self, route: Route, request: Request) -> None:
+        if request.resource_type in self._COUNTED:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            if slot > now:
+                self._clock.wait(slot - now)
+        route.continue_()
 
 
 def _quietly(action: Any) -> None:

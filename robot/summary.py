@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from robot.runner import RunResult
+from robot.outcomes import RunResult
 
 _STYLES = {
     "done": "green",

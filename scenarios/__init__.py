@@ -1,5 +1,6 @@
 """Business flows for one rejected invoice, composed from page objects; each step idempotent."""
 
+from scenarios.collect import collect_rejections
 from scenarios.model import (
     BusinessError,
     Correction,
@@ -14,6 +15,9 @@ from scenarios.model import (
     Step,
     StepResult,
 )
+from scenarios.reissue_content import ReissueContent, build_content, corrected_lines
+from scenarios.session import login
+from scenarios.steps import acknowledge, process, reissue
 
 __all__ = [
     "BusinessError",
@@ -23,9 +27,17 @@ __all__ = [
     "InvoiceRecord",
     "Outcome",
     "PortalError",
+    "ReissueContent",
     "Rejection",
     "ScenarioError",
     "SessionLost",
     "Step",
     "StepResult",
+    "acknowledge",
+    "build_content",
+    "collect_rejections",
+    "corrected_lines",
+    "login",
+    "process",
+    "reissue",
 ]

@@ -11,13 +11,15 @@ Exceptions (the two families of design.md, rule 4)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
+from pages.records import HistoryEntry as HistoryEntry
+from pages.records import InvoiceLine as InvoiceLine
+from pages.records import InvoiceRecord as InvoiceRecord
 
 
 class ScenarioError(Exception):

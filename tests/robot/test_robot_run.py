@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,30 @@ def test_one_time_code_is_read_from_the_maildir(
 
     assert result.exit_code == 0, result.output
     assert len(_by_number(fresh_sandbox)["OTP-1"]) == 1
+
+
+def test_two_workers_share_the_plan_and_issue_each_invoice_exactly_once(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    fresh_sandbox.reset(seed=6)
+    rows = [
+        {"numero_rejete": i["numero"], "nouveau_numero": f"PAR-{n}"}
+        for n, i in enumerate(_pending(fresh_sandbox), start=1)
+    ]
+    plan = write_plan(tmp_path / "plan.csv", rows)
+
+    result = robot_cli("run", "--plan", str(plan), "--workers", "2")
+
+    assert result.exit_code == 0, result.output
+    assert set(result.states().values()) == {"done"}
+    invoices = _by_number(fresh_sandbox)
+    for row in rows:
+        assert len(invoices[row["nouveau_numero"]]) == 1
+    run_dir = result.runs()[-1]
+    workers = {
+        event["worker"]
+        for event in map(json.loads, (run_dir / "events.jsonl").read_text("utf-8").splitlines())
+        if event["type"] == "step"
+    }
+    assert workers == {"w1", "w2"}
+    assert verify_bundle(run_dir) == []

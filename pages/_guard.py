@@ -1,0 +1,168 @@
+"""What every page object does after a navigation or a submit: recognise the portal's error
+pages, the login form shown instead of the expected screen, and the « Information » pop-up.
+
+- « Service indisponible », « Maintenance en cours », « Requête refusée », a 5xx answer or a
+  Playwright timeout → :class:`PortalUnavailable`;
+- the login form, or « Votre session a expiré », where another screen was expected →
+  :class:`LoginRequired`;
+- the « Information » dialog is dismissed (« J'ai compris ») by a Playwright locator handler,
+  installed once per page, which runs before every action and auto-waiting check.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from pages.errors import ElementMissing, LoginRequired, PortalUnavailable
+
+
+class Labels:
+    """Texts of the portal's error pages and pop-up (SCREENS.md, « Error and maintenance »)."""
+
+    UNAVAILABLE_HEADINGS = ("Service indisponible", "Maintenance en cours")
+    REFUSED_HEADING = "Requête refusée"
+    SESSION_EXPIRED = "Votre session a expiré"
+    LOGIN_PASSWORD = "Mot de passe"
+    LOGIN_BUTTON = "Connexion"
+    POPUP = "Information"
+    POPUP_CLOSE = "J'ai compris"
+    LOADING = "Chargement en cours"
+
+
+_HANDLED_PAGES: weakref.WeakSet[Page] = weakref.WeakSet()
+
+
+def install_popup_handler(page: Page) -> None:
+    """Have Playwright close the « Information » pop-up whenever it covers the page."""
+    if page in _HANDLED_PAGES:
+        return
+    popup = page.get_by_role("dialog", name=Labels.POPUP, exact=True)
+
+    def _dismiss(dialog: Locator) -> None:
+        dialog.get_by_role("button", name=Labels.POPUP_CLOSE).click()
+
+    page.add_locator_handler(popup, _dismiss)
+    _HANDLED_PAGES.add(page)
+
+
+def popup(page: Page) -> Locator:
+    """The « Information » pop-up."""
+    return page.get_by_role("dialog", name=Labels.POPUP, exact=True)
+
+
+def error_heading(page: Page) -> Locator:
+    """The heading of any of the portal's error pages."""
+    names = (*Labels.UNAVAILABLE_HEADINGS, Labels.REFUSED_HEADING)
+    pattern = re.compile("^(" + "|".join(re.escape(name) for name in names) + ")$")
+    return page.get_by_role("heading", name=pattern)
+
+
+def login_form(page: Page) -> Locator:
+    """The password box of the login form (its presence means: log in again)."""
+    return page.get_by_label(Labels.LOGIN_PASSWORD, exact=True)
+
+
+def raise_for_error_page(page: Page, *, login_allowed: bool = False) -> None:
+    """Raise if the page is one of the portal's error pages or its login form."""
+    headings = error_heading(page)
+    if headings.count():
+        title = " ".join(headings.first.inner_text().split())
+        raise PortalUnavailable(f"Le portail affiche « {title} » ({_where(page)}).")
+    if not login_allowed and login_form(page).count() and login_form(page).first.is_visible():
+        expired = page.get_by_text(Labels.SESSION_EXPIRED)
+        reason = "session expirée" if expired.count() else "formulaire de connexion affiché"
+        raise LoginRequired(f"Le portail demande de se reconnecter ({reason}).")
+
+
+def wait_for_screen(
+    page: Page, expected: Locator, what: str, *, login_allowed: bool = False
+) -> None:
+    """Wait until ``expected``, an error page or the login form shows; raise for the last two.
+
+    ``what`` names the screen in messages (French). A screen that never shows → ElementMissing
+    when the page is idle (drift), PortalUnavailable when it is still loading.
+    """
+    install_popup_handler(page)
+    target = expected.or_(error_heading(page))
+    if not login_allowed:
+        target = target.or_(login_form(page))
+    try:
+        target.first.wait_for(state="visible")
+    except PlaywrightTimeoutError:
+        raise_for_error_page(page, login_allowed=login_allowed)
+        if page.get_by_role("progressbar").count():
+            raise PortalUnavailable(f"{what} : toujours en chargement.") from None
+        raise ElementMissing(f"{what} : élément attendu absent de la page.") from None
+    raise_for_error_page(page, login_allowed=login_allowed)
+
+
+@contextmanager
+def portal_timeouts(what: str) -> Iterator[None]:
+    """Turn Playwright's timeouts into PortalUnavailable (the portal did not answer in time)."""
+    try:
+        yield
+    except PlaywrightTimeoutError:
+        raise PortalUnavailable(f"{what} : le portail n'a pas répondu à temps.") from None
+
+
+@contextmanager
+def navigation(
+    page: Page, expected: Locator, what: str, *, login_allowed: bool = False
+) -> Iterator[None]:
+    """Around an action that loads a new document: wait for it, then for ``expected``.
+
+    Usage::
+
+        with navigation(page, heading, "Synthèse"):
+            link.click()
+    """
+    with portal_timeouts(what):
+        with page.expect_navigation(wait_until="domcontentloaded") as info:
+            yield
+        try:
+            response = info.value
+        except PlaywrightError:
+            response = None
+        wait_for_screen(page, expected, what, login_allowed=login_allowed)
+    if response is not None and response.status >= 500:
+        raise PortalUnavailable(f"{what} : le portail a répondu {response.status}.")
+
+
+def goto(
+    page: Page, url: str, expected: Locator, what: str, *, login_allowed: bool = False
+) -> None:
+    """Load ``url`` (a URL met earlier by clicking), then wait for ``expected``."""
+    with portal_timeouts(what):
+        try:
+            response = page.goto(url, wait_until="domcontentloaded")
+        except PlaywrightError as exc:
+            if isinstance(exc, PlaywrightTimeoutError):
+                raise
+            raise PortalUnavailable(f"{what} : le portail est injoignable.") from None
+        wait_for_screen(page, expected, what, login_allowed=login_allowed)
+    if response is not None and response.status >= 500:
+        raise PortalUnavailable(f"{what} : le portail a répondu {response.status}.")
+
+
+def messages(page: Page, role: Literal["status", "alert"]) -> list[str]:
+    """Texts of the visible flash messages with ``role`` (« status » or « alert »)."""
+    found = page.get_by_role(role)
+    texts = []
+    for text in found.all_inner_texts():
+        cleaned = " ".join(text.split())
+        if cleaned:
+            texts.append(cleaned)
+    return texts
+
+
+def _where(page: Page) -> str:
+    """The current URL without its query (which might carry data)."""
+    return page.url.split("?", 1)[0]

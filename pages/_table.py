@@ -1,0 +1,135 @@
+"""Read an HTML table found by its accessible name, and walk the portal's pagination.
+
+Tables are read in one round trip (column header → cell text), relying only on the HTML
+table structure, never on ids or classes. Pagination: a navigation landmark « Pagination »
+with « Page précédente » / « Page suivante », « Page X sur Y » and « Lignes par page ».
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from playwright.sync_api import Locator, Page
+
+from pages._guard import navigation
+from pages._parse import clean
+
+
+class PaginationLabels:
+    NAV = "Pagination"
+    PREVIOUS = "Page précédente"
+    NEXT = "Page suivante"
+    PAGE_OF = re.compile(r"Page\s+(\d+)\s+sur\s+(\d+)")
+    PER_PAGE = "Lignes par page"
+    SHOW = "Afficher"
+
+
+#: Most pages a list may have before we stop following « Page suivante » (API caps at 200).
+MAX_PAGES = 100
+
+_READ_TABLE = """
+table => {
+  const text = cell => (cell.innerText || cell.textContent || '').trim();
+  const rows = Array.from(table.rows);
+  const isHeader = row => row.cells.length > 0
+      && Array.from(row.cells).every(cell => cell.tagName === 'TH');
+  const headerRow = rows.find(isHeader);
+  const headers = headerRow ? Array.from(headerRow.cells).map(text) : [];
+  const body = rows.filter(row => row !== headerRow && row.parentElement.tagName !== 'TFOOT'
+      && row.cells.length > 0);
+  return {
+    headers,
+    rows: body.map(row => ({
+      cells: Array.from(row.cells).map(text),
+      href: (row.querySelector('a[href]') || {}).href || '',
+    })),
+  };
+}
+"""
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One body row: cell texts by column header, and the URL of its first link."""
+
+    cells: dict[str, str]
+    href: str
+
+    def get(self, column: str) -> str:
+        """The cleaned text of ``column`` (« — » and missing columns give "")."""
+        return clean(self.cells.get(column))
+
+
+def read_table(table: Locator) -> list[TableRow]:
+    """Every body row of ``table`` (one round trip)."""
+    data = table.evaluate(_READ_TABLE)
+    headers = [clean(header) for header in data["headers"]]
+    rows = []
+    for row in data["rows"]:
+        cells = row["cells"]
+        if len(cells) == 1 and len(headers) > 1:
+            continue  # a « no result » row spanning the table
+        rows.append(TableRow(dict(zip(headers, cells, strict=False)), str(row["href"])))
+    return rows
+
+
+def page_position(page: Page) -> tuple[int, int]:
+    """(current page, number of pages) from « Page X sur Y »; (1, 1) when not shown."""
+    label = page.get_by_text(PaginationLabels.PAGE_OF)
+    if not label.count():
+        return 1, 1
+    match = PaginationLabels.PAGE_OF.search(label.first.inner_text())
+    if not match:
+        return 1, 1
+    return int(match.group(1)), int(match.group(2))
+
+
+def _pagination(page: Page) -> Locator:
+    return page.get_by_role("navigation", name=PaginationLabels.NAV)
+
+
+def next_link(page: Page) -> Locator:
+    return _pagination(page).get_by_role("link", name=PaginationLabels.NEXT)
+
+
+def previous_link(page: Page) -> Locator:
+    return _pagination(page).get_by_role("link", name=PaginationLabels.PREVIOUS)
+
+
+def per_page_box(page: Page) -> Locator:
+    return page.get_by_label(PaginationLabels.PER_PAGE)
+
+
+def set_rows_per_page(page: Page, rows: int, expected: Locator, what: str) -> None:
+    """Choose « Lignes par page » = ``rows`` and « Afficher », when the list offers it."""
+    box = per_page_box(page)
+    if not box.count():
+        return
+    if box.input_value() == str(rows):
+        return
+    box.select_option(str(rows))
+    with navigation(page, expected, what):
+        page.get_by_role("button", name=PaginationLabels.SHOW, exact=True).click()
+
+
+def rewind(page: Page, expected: Locator, what: str) -> None:
+    """Go back to the first page by following « Page précédente »."""
+    for _ in range(MAX_PAGES):
+        link = previous_link(page)
+        if not link.count():
+            return
+        with navigation(page, expected, what):
+            link.first.click()
+
+
+def each_page(page: Page, expected: Locator, what: str) -> Iterator[int]:
+    """Yield once per page of the list, following « Page suivante » in between."""
+    for index in range(1, MAX_PAGES + 1):
+        yield index
+        link = next_link(page)
+        if not link.count():
+            return
+        with navigation(page, expected, what):
+            link.first.click()

@@ -1,0 +1,240 @@
+"""The blocks (``<fieldset>``) of the form « Saisir une facture », one small class each.
+
+The « Lignes » and « Récapitulatif » blocks are in :mod:`pages.form_lines`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from playwright.sync_api import Locator
+
+from pages._base import PageObject
+from pages._options import Option, choose, real_options
+from pages._parse import clean, format_date_iso
+
+
+class Labels:
+    CADRE = "Cadre de facturation"
+    DESTINATAIRE = "Destinataire"
+    SIRET = "SIRET du destinataire"
+    CODE_SERVICE = "Code service"
+    FOURNISSEUR = "Fournisseur"
+    COORDONNEES = "Coordonnées bancaires"
+    REFERENCES = "Références"
+    TYPE = "Type de facture"
+    NUMERO = "Numéro"
+    DATE = "Date de facture"
+    DEVISE = "Devise"
+    TYPE_TVA = "Type de TVA"
+    MODE_PAIEMENT = "Mode de paiement"
+    ENGAGEMENT = "Numéro d'engagement"
+    MARCHE = "Numéro de marché"
+    ORIGINE = "Numéro de la facture d'origine"
+    PIECES = "Pièces jointes"
+    PIECES_INPUT = "Ajouter des pièces jointes"
+    COMMENTAIRE = "Commentaire"
+    REQUIREMENTS = (
+        "Code service et numéro d'engagement obligatoires",
+        "Code service ou numéro d'engagement obligatoire",
+        "Code service obligatoire",
+        "Numéro d'engagement obligatoire",
+    )
+
+
+class FormBlock(PageObject):
+    """A ``<fieldset>`` found by its ``<legend>``."""
+
+    LEGEND = ""
+
+    @property
+    def group(self) -> Locator:
+        return self.page.get_by_role("group", name=self.LEGEND, exact=True)
+
+    def field(self, label: str) -> Locator:
+        return self.group.get_by_label(label, exact=True)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {f"Bloc « {self.LEGEND} »": self.group}
+
+
+class CadreBlock(FormBlock):
+    LEGEND = Labels.CADRE
+
+    @property
+    def cadre(self) -> Locator:
+        return self.field(Labels.CADRE)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {**super().expected_elements(), Labels.CADRE: self.cadre}
+
+    def set(self, cadre: str) -> Option:
+        """Choose the cadre by code (« A1 ») or display label."""
+        return choose(self.cadre, cadre, Labels.CADRE)
+
+
+# What changes in « Destinataire » when the structure is loaded: its services and its texts.
+_BLOCK_STATE = """(select, group) => group.innerText + "|"
+    + Array.from(select.options).map(o => o.value + "=" + o.text).join(",")"""
+
+
+class DestinataireBlock(FormBlock):
+    LEGEND = Labels.DESTINATAIRE
+
+    @property
+    def siret(self) -> Locator:
+        return self.field(Labels.SIRET)
+
+    @property
+    def code_service(self) -> Locator:
+        return self.field(Labels.CODE_SERVICE)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {
+            **super().expected_elements(),
+            Labels.SIRET: self.siret,
+            Labels.CODE_SERVICE: self.code_service,
+        }
+
+    def set_siret(self, siret: str) -> list[Option]:
+        """Type the SIRET, leave the field, and wait for the « Code service » list to load.
+
+        Returns the services offered ([] for an unknown SIRET). The page fetches the
+        structure once the box holds 14 digits: we wait for the block to change (services
+        listed or a message shown), never for a fixed time.
+        """
+        wanted = re.sub(r"[\s.]", "", siret)
+        if re.sub(r"[\s.]", "", self.siret.input_value()) == wanted:
+            return real_options(self.code_service)  # already typed: nothing will reload
+        before = self._state()
+        self.siret.fill(siret)
+        self.siret.blur()
+        if re.fullmatch(r"\d{14}", wanted):
+            self.page.wait_for_function(
+                f"([select, group, before]) => ({_BLOCK_STATE})(select, group) !== before",
+                arg=[self.code_service.element_handle(), self.group.element_handle(), before],
+            )
+        return real_options(self.code_service)
+
+    def _state(self) -> str:
+        handles = [self.code_service.element_handle(), self.group.element_handle()]
+        state: str = self.page.evaluate(f"([s, g]) => ({_BLOCK_STATE})(s, g)", handles)
+        return state
+
+    def set_code_service(self, code: str) -> Option:
+        """Choose the service whose code (value, or label « CODE - Nom ») is ``code``."""
+        return choose(self.code_service, code, Labels.CODE_SERVICE)
+
+    def requirement(self) -> str:
+        """What the structure requires (« Code service obligatoire »…), "" when nothing."""
+        for text in Labels.REQUIREMENTS:
+            if self.group.get_by_text(text, exact=True).count():
+                return text
+        return ""
+
+
+class FournisseurBlock(FormBlock):
+    LEGEND = Labels.FOURNISSEUR
+
+    @property
+    def coordonnees(self) -> Locator:
+        return self.field(Labels.COORDONNEES)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {**super().expected_elements(), Labels.COORDONNEES: self.coordonnees}
+
+    def accounts(self) -> list[Option]:
+        return real_options(self.coordonnees)
+
+    def set_account(self, wanted: str = "") -> Option | None:
+        """Choose the account matching ``wanted`` (« Libellé - IBAN », or an IBAN), else the
+        first one; None when the structure has no account."""
+        accounts = self.accounts()
+        if not accounts:
+            return None
+        chosen = _match_account(accounts, wanted) or accounts[0]
+        self.coordonnees.select_option(value=chosen.value)
+        return chosen
+
+
+def _match_account(accounts: list[Option], wanted: str) -> Option | None:
+    key = clean(wanted)
+    if not key:
+        return None
+    for account in accounts:
+        if account.label == key or account.value == key:
+            return account
+    iban = re.sub(r"\s", "", key.rsplit(" - ", 1)[-1]).upper()
+    for account in accounts:
+        if iban and iban in re.sub(r"\s", "", account.label).upper():
+            return account
+    return None
+
+
+class ReferencesBlock(FormBlock):
+    LEGEND = Labels.REFERENCES
+
+    def expected_elements(self) -> dict[str, Locator]:
+        names = (
+            Labels.TYPE, Labels.NUMERO, Labels.DATE, Labels.DEVISE, Labels.TYPE_TVA,
+            Labels.MODE_PAIEMENT, Labels.ENGAGEMENT, Labels.MARCHE, Labels.ORIGINE,
+        )  # fmt: skip
+        return {**super().expected_elements(), **{name: self.field(name) for name in names}}
+
+    def set_type(self, value: str) -> None:
+        choose(self.field(Labels.TYPE), value, Labels.TYPE)
+
+    def set_numero(self, value: str) -> None:
+        self.field(Labels.NUMERO).fill(value)
+
+    def set_date(self, value: date) -> None:
+        self.field(Labels.DATE).fill(format_date_iso(value))
+
+    def set_devise(self, value: str) -> None:
+        choose(self.field(Labels.DEVISE), value, Labels.DEVISE)
+
+    def set_type_tva(self, value: str) -> None:
+        choose(self.field(Labels.TYPE_TVA), value, Labels.TYPE_TVA)
+
+    def set_mode_paiement(self, value: str) -> None:
+        choose(self.field(Labels.MODE_PAIEMENT), value, Labels.MODE_PAIEMENT)
+
+    def set_engagement(self, value: str) -> None:
+        self.field(Labels.ENGAGEMENT).fill(value)
+
+    def set_marche(self, value: str) -> None:
+        self.field(Labels.MARCHE).fill(value)
+
+    def set_origine(self, value: str) -> None:
+        self.field(Labels.ORIGINE).fill(value)
+
+
+class PiecesJointesBlock(FormBlock):
+    LEGEND = Labels.PIECES
+
+    @property
+    def files(self) -> Locator:
+        return self.field(Labels.PIECES_INPUT)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {**super().expected_elements(), Labels.PIECES_INPUT: self.files}
+
+    def attach(self, paths: Sequence[Path]) -> None:
+        self.files.set_input_files(list(paths))
+
+
+class CommentaireBlock(FormBlock):
+    LEGEND = Labels.COMMENTAIRE
+
+    @property
+    def text(self) -> Locator:
+        return self.field(Labels.COMMENTAIRE)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {**super().expected_elements(), Labels.COMMENTAIRE: self.text}
+
+    def set(self, comment: str) -> None:
+        self.text.fill(comment)

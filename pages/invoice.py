@@ -1,0 +1,236 @@
+"""The consultation page of one invoice: its data, rejection block, lines, history."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from playwright.sync_api import Locator
+
+from pages._base import PageObject
+from pages._guard import goto, messages, navigation, portal_timeouts, wait_for_screen
+from pages._parse import (
+    clean,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_money,
+    parse_yes_no,
+)
+from pages._table import read_table
+from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
+
+
+class Labels:
+    HEADING = re.compile(r"^Facture\s+\S+$")
+    INFO_REGION = "Informations de la facture"
+    REJECTION_REGIONS = ("Rejet", "Suspension")
+    LINES_TABLE = "Lignes"
+    ATTACHMENTS_TABLE = "Pièces jointes"
+    HISTORY_REGION = "Historique des actions utilisateurs"
+    ACKNOWLEDGE = "Acquitter"
+    # « Informations de la facture »: dt label → record field
+    INFO_FIELDS: ClassVar[dict[str, str]] = {
+        "Numéro": "numero",
+        "Statut": "statut",
+        "Type de facture": "type_facture",
+        "Cadre de facturation": "cadre",
+        "Date de facture": "date_facture",
+        "Date de dépôt": "date_depot",
+        "SIRET du destinataire": "siret_destinataire",
+        "Destinataire": "destinataire",
+        "Code service": "code_service",
+        "Numéro d'engagement": "numero_engagement",
+        "Numéro de marché": "numero_marche",
+        "Numéro de la facture d'origine": "numero_facture_origine",
+        "Devise": "devise",
+        "Type de TVA": "type_tva",
+        "Mode de paiement": "mode_paiement",
+        "Fournisseur": "fournisseur",
+        "Coordonnées bancaires": "coordonnees_bancaires",
+        "Montant HT": "montant_ht",
+        "Montant TVA": "montant_tva",
+        "Montant TTC": "montant_ttc",
+        "Montant à payer": "montant_a_payer",
+        "Commentaire": "commentaire",
+    }
+    REJECTION_FIELDS: ClassVar[dict[str, str]] = {
+        "Motif": "motif_rejet",
+        "Commentaire": "commentaire_rejet",
+        "Date du rejet": "date_rejet",
+        "Date de la suspension": "date_rejet",
+        "Acquittée": "acquittee",
+        "Rejet traité": "rejet_traite",
+    }
+    COL_REFERENCE = "Référence"
+    COL_DESIGNATION = "Désignation"
+    COL_QUANTITE = "Quantité"
+    COL_UNITE = "Unité"
+    COL_PRIX = "Prix unitaire HT"
+    COL_REMISE = "Remise"
+    COL_TAUX = "Taux de TVA"
+    COL_DATE = "Date et heure"
+    COL_UTILISATEUR = "Utilisateur"
+    COL_ACTION = "Action"
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "date_facture": parse_date,
+    "date_depot": parse_datetime,
+    "date_rejet": parse_datetime,
+    "montant_ht": parse_money,
+    "montant_tva": parse_money,
+    "montant_ttc": parse_money,
+    "montant_a_payer": parse_money,
+    "acquittee": parse_yes_no,
+    "rejet_traite": parse_yes_no,
+}
+
+_ZERO = Decimal("0.00")
+
+_READ_DL = """
+root => Array.from(root.querySelectorAll('dt')).map(dt => {
+  let dd = dt.nextElementSibling;
+  while (dd && dd.tagName !== 'DD') dd = dd.nextElementSibling;
+  const text = el => (el.innerText || el.textContent || '').trim();
+  return [text(dt), dd ? text(dd) : ''];
+})
+"""
+
+
+class InvoicePage(PageObject):
+    """« Facture N »: read everything, « Acquitter »."""
+
+    @property
+    def heading(self) -> Locator:
+        return self.page.get_by_role("heading", name=Labels.HEADING)
+
+    @property
+    def info_region(self) -> Locator:
+        return self.page.get_by_role("region", name=Labels.INFO_REGION, exact=True)
+
+    @property
+    def rejection_region(self) -> Locator:
+        first, *others = Labels.REJECTION_REGIONS
+        region = self.page.get_by_role("region", name=first, exact=True)
+        for name in others:
+            region = region.or_(self.page.get_by_role("region", name=name, exact=True))
+        return region
+
+    @property
+    def lines_table(self) -> Locator:
+        return self.page.get_by_role("table", name=Labels.LINES_TABLE, exact=True)
+
+    @property
+    def attachments_table(self) -> Locator:
+        return self.page.get_by_role("table", name=Labels.ATTACHMENTS_TABLE, exact=True)
+
+    @property
+    def history_region(self) -> Locator:
+        return self.page.get_by_role("region", name=Labels.HISTORY_REGION, exact=True)
+
+    @property
+    def acknowledge_button(self) -> Locator:
+        return self.page.get_by_role("button", name=Labels.ACKNOWLEDGE, exact=True)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {
+            "Titre « Facture N »": self.heading,
+            "Informations de la facture": self.info_region,
+            "Lignes": self.lines_table,
+            "Historique des actions utilisateurs": self.history_region,
+        }
+
+    def wait(self) -> InvoicePage:
+        """Wait until the consultation page shows (or an error page)."""
+        wait_for_screen(self.page, self.info_region, "Consultation de la facture")
+        return self
+
+    def goto(self, url: str) -> InvoicePage:
+        """Open the consultation page at ``url`` (read earlier from a link of the portal)."""
+        goto(self.page, url, self.info_region, "Consultation de la facture")
+        return self
+
+    def open_link(self, link: Locator) -> InvoicePage:
+        """Click a link to an invoice and wait for its consultation page."""
+        with navigation(self.page, self.info_region, "Consultation de la facture"):
+            link.click()
+        return self
+
+    def read(self) -> InvoiceRecord:
+        """Every field the page shows, parsed."""
+        with portal_timeouts("Lecture de la facture"):
+            values: dict[str, Any] = {}
+            values.update(self._read_dl(self.info_region, Labels.INFO_FIELDS))
+            if self.rejection_region.count():
+                values.update(self._read_dl(self.rejection_region.first, Labels.REJECTION_FIELDS))
+            values["lignes"] = self._read_lines()
+            values["historique"] = self._read_history()
+            values["pieces_jointes"] = self._read_attachments()
+        values["url"] = self.page.url
+        values.setdefault("numero", "")
+        values.setdefault("statut", "")
+        return InvoiceRecord(**values)
+
+    def acknowledge(self) -> list[str]:
+        """« Acquitter »; returns the portal's status and alert messages."""
+        with navigation(self.page, self.info_region, "Acquittement de la facture"):
+            self.acknowledge_button.click()
+        return messages(self.page, "status") + messages(self.page, "alert")
+
+    def can_acknowledge(self) -> bool:
+        return bool(self.acknowledge_button.count())
+
+    @staticmethod
+    def _read_dl(root: Locator, fields: dict[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for label, raw in root.evaluate(_READ_DL):
+            name = fields.get(clean(label))
+            if name is None or name in values:
+                continue
+            parser = _PARSERS.get(name, clean)
+            values[name] = parser(raw)
+        return values
+
+    def _read_lines(self) -> tuple[InvoiceLine, ...]:
+        if not self.lines_table.count():
+            return ()
+        lines = []
+        for row in read_table(self.lines_table):
+            lines.append(
+                InvoiceLine(
+                    reference=row.get(Labels.COL_REFERENCE),
+                    designation=row.get(Labels.COL_DESIGNATION),
+                    quantite=parse_decimal(row.get(Labels.COL_QUANTITE)) or _ZERO,
+                    unite=row.get(Labels.COL_UNITE),
+                    prix_unitaire_ht=parse_money(row.get(Labels.COL_PRIX)) or _ZERO,
+                    remise=parse_money(row.get(Labels.COL_REMISE)) or _ZERO,
+                    taux_tva=parse_decimal(row.get(Labels.COL_TAUX)) or _ZERO,
+                )
+            )
+        return tuple(lines)
+
+    def _read_history(self) -> tuple[HistoryEntry, ...]:
+        table = self.history_region.get_by_role("table")
+        if not table.count():
+            return ()
+        return tuple(
+            HistoryEntry(
+                date=row.get(Labels.COL_DATE),
+                utilisateur=row.get(Labels.COL_UTILISATEUR),
+                action=row.get(Labels.COL_ACTION),
+            )
+            for row in read_table(table)
+        )
+
+    def _read_attachments(self) -> tuple[str, ...]:
+        if not self.attachments_table.count():
+            return ()
+        names = []
+        for row in read_table(self.attachments_table):
+            first = next(iter(row.cells.values()), "")
+            if clean(first):
+                names.append(clean(first))
+        return tuple(names)

@@ -1,0 +1,173 @@
+"""« Rechercher »: the search form of « Factures émises » and its paginated results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from playwright.sync_api import Locator
+
+from pages._base import PageObject
+from pages._guard import navigation, portal_timeouts, wait_for_screen
+from pages._options import choose
+from pages._parse import clean, format_date_iso, parse_datetime, parse_money
+from pages._table import each_page, read_table
+from pages.errors import ElementMissing
+from pages.invoice import InvoicePage
+
+
+class Labels:
+    NUMERO = "Numéro de facture"
+    STATUT = "Statut"
+    STATUT_ALL = "Tous"
+    DESTINATAIRE = "Destinataire"
+    DEPOSEE_DU = "Déposée du"
+    DEPOSEE_AU = "au"
+    SUBMIT = "Rechercher"
+    RESULTS = "Résultats de la recherche"
+    NO_RESULT = "Aucune facture ne correspond à votre recherche."
+    COL_NUMERO = "Numéro de facture"
+    COL_DATE = "Date de dépôt"
+    COL_DESTINATAIRE = "Destinataire"
+    COL_MONTANT = "Montant TTC"
+    COL_STATUT = "Statut"
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    """One result of a search."""
+
+    numero: str
+    date_depot: str  # as displayed
+    destinataire: str
+    montant_ttc: Decimal | None
+    statut: str
+    href: str = ""
+
+    @property
+    def deposited_at(self) -> datetime | None:
+        return parse_datetime(self.date_depot)
+
+
+class SearchPage(PageObject):
+    """Search invoices; open one of the results."""
+
+    @property
+    def form(self) -> Locator:
+        return self.page.get_by_role("search")
+
+    @property
+    def numero(self) -> Locator:
+        return self.form.get_by_label(Labels.NUMERO, exact=True)
+
+    @property
+    def statut(self) -> Locator:
+        return self.form.get_by_label(Labels.STATUT, exact=True)
+
+    @property
+    def destinataire(self) -> Locator:
+        return self.form.get_by_label(Labels.DESTINATAIRE, exact=True)
+
+    @property
+    def deposee_du(self) -> Locator:
+        return self.form.get_by_label(Labels.DEPOSEE_DU, exact=True)
+
+    @property
+    def deposee_au(self) -> Locator:
+        return self.form.get_by_label(Labels.DEPOSEE_AU, exact=True)
+
+    @property
+    def submit_button(self) -> Locator:
+        return self.form.get_by_role("button", name=Labels.SUBMIT, exact=True)
+
+    @property
+    def results(self) -> Locator:
+        return self.page.get_by_role("table", name=Labels.RESULTS, exact=True)
+
+    @property
+    def no_result(self) -> Locator:
+        return self.page.get_by_text(Labels.NO_RESULT, exact=True)
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {
+            "Formulaire de recherche": self.form,
+            "Numéro de facture": self.numero,
+            "Statut": self.statut,
+            "Destinataire": self.destinataire,
+            "Déposée du": self.deposee_du,
+            "au": self.deposee_au,
+            "Rechercher": self.submit_button,
+        }
+
+    def wait(self) -> SearchPage:
+        wait_for_screen(self.page, self.submit_button, "Rechercher")
+        return self
+
+    def search(
+        self,
+        numero: str | None = None,
+        statut: str | None = None,
+        destinataire: str | None = None,
+        deposee_du: date | None = None,
+        deposee_au: date | None = None,
+    ) -> list[SearchRow]:
+        """Fill the form (empty criteria are cleared), search, read every page of results."""
+        self.wait()
+        with portal_timeouts("Rechercher"):
+            self.numero.fill(numero or "")
+            choose(self.statut, statut or Labels.STATUT_ALL, Labels.STATUT, placeholder_ok=True)
+            self.destinataire.fill(destinataire or "")
+            self.deposee_du.fill(format_date_iso(deposee_du) if deposee_du else "")
+            self.deposee_au.fill(format_date_iso(deposee_au) if deposee_au else "")
+        ready = self.results.or_(self.no_result)
+        with navigation(self.page, ready, "Rechercher"):
+            self.submit_button.click()
+        found: list[SearchRow] = []
+        for _ in each_page(self.page, ready, "Rechercher"):
+            found.extend(self._page_rows())
+        return found
+
+    def open(self, numero: str, statut: str | None = None) -> InvoicePage:
+        """Search ``numero`` and open it (the result with ``statut`` when several match)."""
+        rows = [
+            row
+            for row in self.search(numero=numero)
+            if row.numero.casefold() == numero.casefold()
+            and (statut is None or row.statut == statut)
+        ]
+        if not rows:
+            wanted = f" au statut « {statut} »" if statut else ""
+            raise ElementMissing(f"Facture {numero}{wanted} introuvable dans « Rechercher ».")
+        return self.open_row(rows[0])
+
+    def open_row(self, row: SearchRow) -> InvoicePage:
+        """Open a result by the link of its number (on the page where it was read)."""
+        invoice = InvoicePage(self.page)
+        if row.href:
+            return invoice.goto(row.href)
+        link = self.results.get_by_role("link", name=row.numero, exact=True)
+        return invoice.open_link(link.first)
+
+    def _page_rows(self) -> list[SearchRow]:
+        if not self.results.count():
+            return []
+        with portal_timeouts("Rechercher"):
+            table_rows = read_table(self.results)
+        return [
+            SearchRow(
+                numero=row.get(Labels.COL_NUMERO),
+                date_depot=row.get(Labels.COL_DATE),
+                destinataire=row.get(Labels.COL_DESTINATAIRE),
+                montant_ttc=parse_money(row.get(Labels.COL_MONTANT)),
+                statut=row.get(Labels.COL_STATUT),
+                href=row.href,
+            )
+            for row in table_rows
+        ]
+
+
+def matching(rows: list[SearchRow], numero: str) -> list[SearchRow]:
+    """The rows whose number is ``numero`` (case-insensitive, as the portal compares)."""
+    wanted = clean(numero).casefold()
+    return [row for row in rows if row.numero.casefold() == wanted]

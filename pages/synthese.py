@@ -1,0 +1,177 @@
+"""« Synthèse »: the work list of « Factures émises », over all its pages; « Traiter le rejet »."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from playwright.sync_api import Locator
+
+from pages._base import PageObject
+from pages._guard import messages, navigation, portal_timeouts, wait_for_screen
+from pages._parse import clean, parse_datetime, parse_money, parse_yes_no
+from pages._table import (
+    each_page,
+    next_link,
+    page_position,
+    per_page_box,
+    read_table,
+    rewind,
+    set_rows_per_page,
+)
+
+
+class Labels:
+    TABLE = "Synthèse"
+    COL_NUMERO = "Numéro de facture"
+    COL_DATE = "Date de dépôt"
+    COL_DESTINATAIRE = "Destinataire"
+    COL_MONTANT = "Montant TTC"
+    COL_STATUT = "Statut"
+    COL_ACQUITTEE = "Acquittée"
+    SELECT = "Sélectionner la facture {numero}"
+    PROCESS = "Traiter le rejet"
+    EMPTY = "Aucune facture à traiter."
+
+
+#: Rows per page asked for before reading the whole list (fewer pages to walk).
+DEFAULT_ROWS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class SyntheseRow:
+    """One line of the work list."""
+
+    numero: str
+    date_depot: str  # as displayed
+    destinataire: str
+    montant_ttc: Decimal | None
+    statut: str
+    acquittee: bool | None
+    href: str = ""
+
+    @property
+    def deposited_at(self) -> datetime | None:
+        return parse_datetime(self.date_depot)
+
+
+class SynthesePage(PageObject):
+    """The « Synthèse » table, its pagination and « Traiter le rejet »."""
+
+    @property
+    def table(self) -> Locator:
+        return self.page.get_by_role("table", name=Labels.TABLE, exact=True)
+
+    @property
+    def empty_notice(self) -> Locator:
+        return self.page.get_by_text(Labels.EMPTY, exact=True)
+
+    @property
+    def process_button(self) -> Locator:
+        return self.page.get_by_role("button", name=Labels.PROCESS, exact=True)
+
+    @property
+    def _ready(self) -> Locator:
+        return self.table.or_(self.empty_notice)
+
+    def checkbox(self, numero: str) -> Locator:
+        return self.table.get_by_role(
+            "checkbox", name=Labels.SELECT.format(numero=numero), exact=True
+        )
+
+    def expected_elements(self) -> dict[str, Locator]:
+        return {
+            "Tableau « Synthèse »": self.table,
+            "Traiter le rejet": self.process_button,
+            "Lignes par page": per_page_box(self.page),
+        }
+
+    def wait(self) -> SynthesePage:
+        """Wait for the table (behind the « Chargement en cours… » spinner) or the empty list."""
+        wait_for_screen(self.page, self._ready, "Synthèse")
+        return self
+
+    def rows(self, rows_per_page: int | None = DEFAULT_ROWS_PER_PAGE) -> list[SyntheseRow]:
+        """Every row of the list, following « Page suivante » from the first page."""
+        self._first_page(rows_per_page)
+        found: list[SyntheseRow] = []
+        for _ in each_page(self.page, self._ready, "Synthèse"):
+            found.extend(self._page_rows())
+        return found
+
+    def find_row(self, numero: str) -> SyntheseRow | None:
+        """The row of invoice ``numero`` (searching every page), or None."""
+        self._first_page(DEFAULT_ROWS_PER_PAGE)
+        wanted = numero.casefold()
+        for _ in each_page(self.page, self._ready, "Synthèse"):
+            for row in self._page_rows():
+                if row.numero.casefold() == wanted:
+                    return row
+        return None
+
+    def process_rejection(self, numbers: Iterable[str]) -> list[str]:
+        """Tick the given invoices, wherever they are in the list, and « Traiter le rejet ».
+
+        One submit per page holding some of them. Returns the portal's status and alert
+        messages, in order; invoices not in the list are left out (the caller verifies).
+        """
+        pending = {clean(number).casefold(): clean(number) for number in numbers}
+        said: list[str] = []
+        self._first_page(DEFAULT_ROWS_PER_PAGE)
+        for _ in range(len(pending) + 1):
+            if not pending:
+                break
+            here = self._tick_on_some_page(pending)
+            if not here:
+                break
+            with navigation(self.page, self._ready, "Traitement du rejet"):
+                self.process_button.click()
+            said.extend(messages(self.page, "status") + messages(self.page, "alert"))
+            for key in here:
+                pending.pop(key, None)
+            if pending:
+                self._first_page(None)
+        return said
+
+    def _tick_on_some_page(self, pending: dict[str, str]) -> list[str]:
+        """From the current page on, find a page with pending invoices; tick them there."""
+        for _ in each_page(self.page, self._ready, "Synthèse"):
+            numbers_here = {row.numero.casefold() for row in self._page_rows()}
+            here = [key for key in pending if key in numbers_here]
+            if here:
+                with portal_timeouts("Synthèse"):
+                    for key in here:
+                        self.checkbox(pending[key]).check()
+                return here
+        return []
+
+    def _first_page(self, rows_per_page: int | None) -> None:
+        self.wait()
+        if rows_per_page is not None and self.table.count():
+            set_rows_per_page(self.page, rows_per_page, self._ready, "Synthèse")
+        current, _ = page_position(self.page)
+        if current > 1:
+            rewind(self.page, self._ready, "Synthèse")
+
+    def _page_rows(self) -> list[SyntheseRow]:
+        if not self.table.count():
+            return []
+        with portal_timeouts("Synthèse"):
+            table_rows = read_table(self.table)
+        return [
+            SyntheseRow(
+                numero=row.get(Labels.COL_NUMERO),
+                date_depot=row.get(Labels.COL_DATE),
+                destinataire=row.get(Labels.COL_DESTINATAIRE),
+                montant_ttc=parse_money(row.get(Labels.COL_MONTANT)),
+                statut=row.get(Labels.COL_STATUT),
+                acquittee=parse_yes_no(row.get(Labels.COL_ACQUITTEE)),
+                href=row.href,
+            )
+            for row in table_rows
+        ]
+
+    def has_next_page(self) -> bool:
+        return bool(next_link(self.page).count())

@@ -1,0 +1,283 @@
+"""A worker: claims transactions from the journal and carries each through its three steps.
+
+Each step reconciles with the portal before acting, so a re-run or a resume never issues an
+invoice twice. System failures are retried with exponential backoff and jitter, within a
+count and a time budget (re-login on a lost session, a new browser after a crash); business
+failures stop that transaction only and are never retried.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+
+from robot.audit import EventLog
+from robot.config import Config
+from robot.journal import Journal, TransactionRow
+from robot.recording import Recorder
+from robot.session import WorkSession
+from scenarios import (
+    BusinessError,
+    Correction,
+    Outcome,
+    PortalError,
+    Rejection,
+    SessionLost,
+    Step,
+    StepResult,
+)
+from scenarios.lookup import find_rejection
+from scenarios.steps import acknowledge, process, reissue
+
+T = TypeVar("T")
+
+
+class Stopper:
+    """Asks a worker to stop between steps (SIGINT/SIGTERM); also backoff's waiting room.
+
+    ``event`` may be a ``multiprocessing.Event`` shared by every worker process.
+    """
+
+    def __init__(self, event: Any = None) -> None:
+        self.event: Any = event if event is not None else threading.Event()
+
+    def request(self) -> None:
+        self.event.set()
+
+    @property
+    def requested(self) -> bool:
+        return bool(self.event.is_set())
+
+    def pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless a stop is requested first; True when stopped."""
+        return bool(self.event.wait(seconds))
+
+
+def correction_text(correction: Correction) -> dict[str, str]:
+    """The fields a correction changes, as text (for the journal, events and report)."""
+    return {name: str(value) for name, value in correction.overrides().items()}
+
+
+class Worker:
+    """Carries claimed transactions through; one browser session, one recorder."""
+
+    def __init__(
+        self,
+        config: Config,
+        session: WorkSession,
+        journal: Journal,
+        events: EventLog,
+        recorder: Recorder,
+        *,
+        name: str = "w1",
+        stopper: Stopper | None = None,
+        on_done: Callable[[TransactionRow], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.session = session
+        self.journal = journal
+        self.events = events
+        self.recorder = recorder
+        self.name = name
+        self.stopper = stopper or Stopper()
+        self.on_done = on_done or (lambda _row: None)
+        self._rng = random.Random()
+        self._since_recycle = 0
+
+    def work(
+        self,
+        run_id: str,
+        corrections: dict[str, Correction],
+        rejections: dict[str, Rejection],
+        *,
+        dry_run: bool,
+    ) -> None:
+        """Claim and carry transactions until none is left or a stop is requested."""
+        while not self.stopper.requested:
+            row = self.journal.claim_next(run_id, worker=self.name)
+            if row is None:
+                return
+            correction = corrections[row.numero_rejete.casefold()]
+            self.carry(row, correction, rejections.get(row.numero_rejete.casefold()), dry_run)
+            self.on_done(self.journal.transaction(row.id))
+            self._since_recycle += 1
+            if self.config.recycle_every and self._since_recycle >= self.config.recycle_every:
+                self._since_recycle = 0
+                self.session.recycle()
+
+    # -- one transaction --------------------------------------------------------------------
+    def carry(
+        self, row: TransactionRow, correction: Correction, rejection: Rejection | None, dry_run: bool
+    ) -> None:
+        started = time.monotonic()
+        state, message, new_status = "done", "", ""
+        self.recorder.begin(row.numero_rejete)
+        with logger.contextualize(invoice=row.numero_rejete, worker=self.name):
+            try:
+                if rejection is None:
+                    rejection = self._with_retries(
+                        "recherche", lambda: find_rejection(self.session.page, row.numero_rejete)
+                    )
+            except (PortalError, PlaywrightError) as exc:
+                state, message = "system_failure", _short(exc)
+            else:
+                if rejection is None:
+                    state = "not_rejected"
+                    message = (
+                        f"La facture {row.numero_rejete} n'est pas une facture rejetée sur le "
+                        "portail : ligne du plan ignorée, rien n'a été fait."
+                    )
+                    logger.warning(message)
+                else:
+                    self.journal.describe_transaction(row.id, rejection.motif, rejection.commentaire)
+                    state, message, new_status = self._steps(row, rejection, correction, dry_run)
+        duration = time.monotonic() - started
+        traces = self.recorder.end(
+            row.numero_rejete, failed=state not in {"done", "would_do"}
+        )
+        self.events.append(
+            {
+                "type": "transaction_end",
+                "worker": self.name,
+                "invoice": row.numero_rejete,
+                "nouveau_numero": row.nouveau_numero,
+                "state": state,
+                "message": message,
+                "new_status": new_status,
+                "traces": [p.name for p in traces],
+            }
+        )
+        self.journal.finish_transaction(row.id, state, message, new_status, duration)
+
+    def _steps(
+        self, row: TransactionRow, rejection: Rejection, correction: Correction, dry_run: bool
+    ) -> tuple[str, str, str]:
+        page = lambda: self.session.page  # noqa: E731 - the page may be replaced by a retry
+        plan: list[tuple[Step, Callable[[], StepResult]]] = [
+            (Step.ACKNOWLEDGE, lambda: acknowledge(page(), rejection, dry_run=dry_run)),
+            (Step.PROCESS, lambda: process(page(), rejection, dry_run=dry_run)),
+            (Step.REISSUE, lambda: reissue(page(), rejection, correction, dry_run=dry_run)),
+        ]
+        results: list[StepResult] = []
+        for step, action in plan:
+            result = self._step(row, step, action)
+            results.append(result)
+            logger.info(
+                "{} {} : {}{}",
+                row.numero_rejete,
+                step.value,
+                result.outcome.value,
+                f" — {result.message}" if result.message else "",
+            )
+            if result.outcome is Outcome.BUSINESS_FAILURE:
+                return "business_failure", result.message, ""
+            if result.outcome is Outcome.SYSTEM_FAILURE:
+                return "system_failure", result.message, ""
+        last = results[-1]
+        if any(r.outcome is Outcome.WOULD_DO for r in results):
+            said = " ; ".join(r.message for r in results if r.outcome is Outcome.WOULD_DO)
+            return "would_do", f"Simulation : {said}", ""
+        return "done", last.message, str(last.after.get("statut", ""))
+
+    def _step(self, row: TransactionRow, step: Step, action: Callable[[], StepResult]) -> StepResult:
+        step_id = self.journal.step_intent(row.id, step.value, {})  # write ahead
+        try:
+            result = self._with_retries(step.value, action)
+        except BusinessError as exc:
+            result = StepResult(
+                step, Outcome.BUSINESS_FAILURE, str(exc), portal_messages=exc.messages
+            )
+        except (PortalError, PlaywrightError) as exc:
+            result = StepResult(step, Outcome.SYSTEM_FAILURE, _short(exc))
+        self.journal.step_result(
+            step_id,
+            result.outcome.value,
+            result.message,
+            result.after,
+            before=result.before,
+            portal_messages=result.portal_messages,
+        )
+        self.events.append(
+            {
+                "type": "step",
+                "worker": self.name,
+                "invoice": row.numero_rejete,
+                "step": step.value,
+                "outcome": result.outcome.value,
+                "message": result.message,
+                "portal_messages": list(result.portal_messages),
+                "before": result.before,
+                "after": result.after,
+            }
+        )
+        return result
+
+    # -- retries ----------------------------------------------------------------------------
+    def _with_retries(self, what: str, action: Callable[[], T]) -> T:
+        """Run ``action``; on a system failure recover and try again, within the budget."""
+        return with_retries(self.config, self.session, self.stopper, self._rng, what, action)
+
+
+def with_retries(
+    config: Config,
+    session: WorkSession,
+    stopper: Stopper,
+    rng: random.Random,
+    what: str,
+    action: Callable[[], T],
+) -> T:
+    """Run ``action``; retry system failures with backoff (bounded count and time)."""
+    deadline = time.monotonic() + config.retry_budget_s
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except BusinessError:
+            raise
+        except SessionLost as exc:
+            logger.warning("{} : session expirée, reconnexion", what)
+            failure: Exception = exc
+            lost = True
+        except (PortalError, PlaywrightError) as exc:
+            logger.warning("{} : échec technique ({}), nouvel essai", what, _short(exc))
+            failure, lost = exc, False
+        attempt += 1
+        if attempt > config.max_retries or time.monotonic() >= deadline:
+            raise failure
+        if not lost:
+            # Exponential backoff with jitter, cut short by a stop request.
+            delay = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + rng.random())
+            delay = min(delay, max(0.0, deadline - time.monotonic()))
+            if stopper.pause(delay):
+                raise failure
+        if lost:
+            _relogin(session)
+        elif _browser_gone(failure):
+            session.restart_browser()  # the next use of session.page logs in again
+
+
+def _relogin(session: WorkSession) -> None:
+    try:
+        session.login()
+    except BusinessError:
+        raise
+    except (PortalError, PlaywrightError) as exc:
+        # The next use of session.page tries again.
+        logger.warning("reconnexion impossible pour l'instant ({})", _short(exc))
+        session.restart_browser()
+
+
+def _browser_gone(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("closed", "crash", "disconnected", "target page"))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else exc.__class__.__name__

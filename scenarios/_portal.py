@@ -1,0 +1,81 @@
+"""What every step shares: page errors translated to scenario errors, finding an invoice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from pages import (
+    ElementMissing,
+    FormRejected,
+    InvoicePage,
+    InvoiceRecord,
+    LoginRequired,
+    Navigator,
+    ParseError,
+    PortalUnavailable,
+    SearchPage,
+    SearchRow,
+)
+from scenarios.model import BusinessError, PortalError, SessionLost
+
+#: Display label of a rejected invoice (portal-spec §4).
+REJECTED = "Rejetée"
+DRAFT = "Brouillon"
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Turn page and Playwright errors into the scenario's two families.
+
+    ``LoginRequired`` → SessionLost; ``FormRejected`` → BusinessError (the portal's messages);
+    ``PortalUnavailable``, ``ElementMissing``, unreadable values and any Playwright error →
+    PortalError. The original error is chained for the logs; its message never holds a value
+    typed by the robot (page objects word their own messages).
+    """
+    try:
+        yield
+    except LoginRequired as exc:
+        raise SessionLost(f"{what} : {exc}") from exc
+    except FormRejected as exc:
+        raise BusinessError(f"{what} : {exc}", exc.messages) from exc
+    except (PortalUnavailable, ElementMissing, ParseError) as exc:
+        raise PortalError(f"{what} : {exc}") from exc
+    except PlaywrightError as exc:
+        first_line = (str(exc).strip().splitlines() or ["erreur du navigateur"])[0]
+        raise PortalError(f"{what} : {first_line}") from exc
+
+
+def search_number(page: Page, numero: str) -> list[SearchRow]:
+    """Every invoice numbered ``numero`` (« Rechercher », case-insensitive exact match)."""
+    rows = Navigator(page).search().search(numero=numero)
+    wanted = numero.casefold()
+    return [row for row in rows if row.numero.casefold() == wanted]
+
+
+def open_rejected(page: Page, numero: str, url: str = "") -> tuple[InvoicePage, InvoiceRecord]:
+    """The consultation page of the rejected invoice ``numero``, and what it shows.
+
+    Goes straight to ``url`` when known (a link read on the portal earlier) and it shows that
+    invoice; otherwise « Rechercher » by number and the result with the status « Rejetée ».
+    """
+    invoice = InvoicePage(page)
+    if url:
+        record = invoice.goto(url).read()
+        if record.numero.casefold() == numero.casefold() and record.statut == REJECTED:
+            return invoice, record
+    rows = search_number(page, numero)
+    rejected = [row for row in rows if row.statut == REJECTED]
+    if not rejected:
+        statuses = ", ".join(sorted({row.statut for row in rows})) or "aucune facture"
+        raise BusinessError(f"La facture {numero} n'est pas rejetée sur le portail ({statuses}).")
+    invoice = SearchPage(page).open_row(rejected[0])
+    return invoice, invoice.read()
+
+
+def read_rejected(page: Page, numero: str, url: str = "") -> InvoiceRecord:
+    """Open and read the rejected invoice ``numero``."""
+    return open_rejected(page, numero, url)[1]

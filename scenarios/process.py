@@ -1,0 +1,75 @@
+"""Step 2 — process the rejection: tick the invoice in « Synthèse », « Traiter le rejet »."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from pages import InvoicePage, InvoiceRecord, Navigator
+from scenarios._portal import open_rejected, translated
+from scenarios.model import BusinessError, Outcome, PortalError, Rejection, Step, StepResult
+
+#: History label of the action (SCREENS.md, consultation page).
+PROCESSED_ACTION = "Traitement du rejet"
+
+
+def _state(record: InvoiceRecord) -> dict[str, object]:
+    return {
+        "statut": record.statut,
+        "acquittee": record.acquittee,
+        "rejet_traite": record.rejet_traite,
+    }
+
+
+def process(page: Page, rejection: Rejection, *, dry_run: bool = False) -> StepResult:
+    """Process the rejection unless the consultation page shows « Rejet traité : Oui ».
+
+    Not acknowledged → BusinessError (the portal would refuse). In a dry run the step only
+    says it would act — also when the rejection is not acknowledged yet, since a real run would
+    have acknowledged it at the step before.
+    """
+    numero = rejection.numero
+    url = rejection.invoice.url if rejection.invoice else ""
+    with translated(f"Traitement du rejet de la facture {numero}"):
+        _, record = open_rejected(page, numero, url)
+        before = _state(record)
+        if record.rejet_traite:
+            return StepResult(
+                Step.PROCESS,
+                Outcome.ALREADY_DONE,
+                "Rejet déjà traité.",
+                before=before,
+                after=before,
+            )
+        if dry_run:
+            return StepResult(
+                Step.PROCESS,
+                Outcome.WOULD_DO,
+                f"Le rejet de la facture {numero} serait traité depuis « Synthèse ».",
+                before=before,
+            )
+        if not record.acquittee:
+            raise BusinessError(
+                f"La facture {numero} doit être acquittée avant de traiter le rejet."
+            )
+        said = Navigator(page).synthese().process_rejection([numero])
+        after_record = InvoicePage(page).goto(record.url).read()
+    after = _state(after_record)
+    done = after_record.rejet_traite and any(
+        entry.action == PROCESSED_ACTION for entry in after_record.historique
+    )
+    if not done:
+        alerts = tuple(message for message in said if numero in message)
+        if alerts:
+            raise BusinessError(f"Traitement du rejet de la facture {numero} refusé.", alerts)
+        raise PortalError(
+            f"Traitement du rejet de la facture {numero} : le portail n'affiche pas "
+            "« Rejet traité : Oui »."
+        )
+    return StepResult(
+        Step.PROCESS,
+        Outcome.DONE,
+        "Rejet traité.",
+        before=before,
+        after=after,
+        portal_messages=tuple(said),
+    )

@@ -1,0 +1,56 @@
+"""Log in to the portal (password, then the one-time code when the portal asks for it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from pages import FormRejected, LoginPage, Navigator, OtpPage, PageError, ParseError
+from scenarios.model import BusinessError, PortalError
+
+#: Alerts of the login form meaning "the data is wrong": retrying would not help (and would
+#: lock the account).
+CREDENTIAL_ALERTS = (
+    "Identifiant ou mot de passe incorrect",
+    "Votre compte est temporairement verrouillé",
+)
+
+
+def login(
+    page: Page,
+    *,
+    base_url: str,
+    identifiant: str,
+    password: str,
+    otp: Callable[[datetime], str] | None,
+) -> None:
+    """Open ``base_url``, « Se connecter », type the credentials, and the one-time code.
+
+    ``otp(since)`` must return the code the portal sent after ``since`` (the instant just
+    before the password was submitted). Leaves the page on « Accueil », with the rejection
+    window as the portal shows it. Raises BusinessError for wrong credentials or a locked
+    account (the portal's message), PortalError otherwise. Never puts a secret in a message.
+    """
+    try:
+        form = LoginPage(page)
+        form.open(base_url)
+        since = datetime.now(UTC)
+        needs_code = form.login(identifiant, password)
+        if needs_code:
+            if otp is None:
+                raise PortalError("Le portail demande un code de vérification ; aucun fournisseur.")
+            OtpPage(page).submit(otp(since))
+        Navigator(page, base_url).remember_home()
+    except FormRejected as exc:
+        said = exc.messages
+        if any(alert in message for message in said for alert in CREDENTIAL_ALERTS):
+            raise BusinessError(f"Connexion refusée : {' '.join(said)}", said) from None
+        raise PortalError(f"Connexion impossible : {' '.join(said)}") from None
+    except (PageError, ParseError) as exc:
+        raise PortalError(f"Connexion impossible : {exc}") from None
+    except PlaywrightError:
+        # the browser's own message could quote what was typed: keep it out
+        raise PortalError("Connexion impossible : erreur du navigateur.") from None

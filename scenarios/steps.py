@@ -1,0 +1,16 @@
+"""The three steps of a transaction, in order. Each one reads the portal first, acts only if
+needed, then verifies on the portal; each returns a :class:`StepResult` and raises
+``BusinessError`` (a person must look) or ``PortalError``/``SessionLost`` (retry).
+
+    acknowledge(page, rejection, *, dry_run=False) -> StepResult
+    process(page, rejection, *, dry_run=False) -> StepResult
+    reissue(page, rejection, correction, *, dry_run=False) -> StepResult
+"""
+
+from __future__ import annotations
+
+from scenarios.acknowledge import acknowledge
+from scenarios.process import process
+from scenarios.reissue import reissue
+
+__all__ = ["acknowledge", "process", "reissue"]

@@ -1,0 +1,78 @@
+"""« Rechercher » through its page object: criteria, every page of results, opening one."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from pages import Navigator
+from sandbox.server import RunningSandbox
+from scenarios import login
+
+pytestmark = pytest.mark.e2e
+
+
+def _login(page: Page, sandbox: RunningSandbox) -> None:
+    login(
+        page,
+        base_url=sandbox.url,
+        identifiant=sandbox.options.user,
+        password=sandbox.options.password,
+        otp=None,
+    )
+
+
+def test_search_by_number_finds_exactly_that_invoice_whatever_its_case(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    _login(page, fresh_sandbox)
+    held = fresh_sandbox.invoices(status="MISE_A_DISPOSITION")[0]
+    rows = Navigator(page).search().search(numero=held["numero"].lower())
+    assert [(row.numero, row.statut) for row in rows] == [
+        (held["numero"], "Mise à disposition du destinataire")
+    ]
+    assert rows[0].destinataire == held["nom_destinataire"]
+
+
+def test_search_without_criteria_reads_every_page_of_results(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    fresh_sandbox.reset(seed=25)
+    _login(page, fresh_sandbox)
+    rows = Navigator(page).search().search()
+    expected = {i["numero"] for i in fresh_sandbox.invoices()}
+    assert len(expected) > 30  # more than three pages of 10
+    assert [row.numero for row in rows if row.numero in expected] == [row.numero for row in rows]
+    assert len(rows) == len(expected)
+
+
+def test_search_by_status_returns_only_that_status(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    _login(page, fresh_sandbox)
+    rows = Navigator(page).search().search(statut="Rejetée")
+    expected = {i["numero"] for i in fresh_sandbox.invoices(status="REJETEE")}
+    assert {row.numero for row in rows} == expected
+    assert {row.statut for row in rows} == {"Rejetée"}
+
+
+def test_search_without_result_returns_an_empty_list(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    _login(page, fresh_sandbox)
+    search = Navigator(page).search()
+    assert search.search(numero="AUCUNE-FACTURE-9") == []
+    expect(search.no_result).to_be_visible()
+
+
+def test_open_picks_the_result_with_the_wanted_status(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    _login(page, fresh_sandbox)
+    numero = fresh_sandbox.invoices(status="REJETEE")[0]["numero"]
+    search = Navigator(page).search()
+    for name, locator in search.expected_elements().items():
+        expect(locator, name).to_be_visible()
+    record = search.open(numero, statut="Rejetée").read()
+    assert (record.numero, record.statut) == (numero, "Rejetée")
+    expect(page.get_by_role("heading", name=f"Facture {numero}")).to_be_visible()
