@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_support import CliResult, RobotCli
-from typer.testing import CliRunner
 
-from robot.cli import app
 from sandbox.server import RunningSandbox
 
 
@@ -35,13 +35,23 @@ def robot_env(
 
 @pytest.fixture
 def robot_cli(robot_env: dict[str, str], tmp_path: Path) -> RobotCli:
-    """Run ``chorus-robot ARGS`` in-process with ``robot_env`` (plus overrides)."""
+    """Run ``chorus-robot ARGS`` as a user would: its own process, ``robot_env`` (plus
+    overrides) as environment, from ``tmp_path``. (A separate process also keeps the robot's
+    Playwright apart from pytest-playwright's event loop.)"""
 
     def invoke(*args: str, **env: str) -> CliResult:
-        merged = {**robot_env, **env}
-        result = CliRunner().invoke(app, list(args), env=merged, catch_exceptions=False)
+        merged = {**os.environ, **robot_env, **env}
+        completed = subprocess.run(
+            [sys.executable, "-m", "robot.cli", *args],
+            env=merged,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         out_dir = Path(merged["CHORUS_OUTPUT_DIR"])
         out_dir.mkdir(parents=True, exist_ok=True)
-        return CliResult(result.exit_code, result.output, out_dir)
+        return CliResult(completed.returncode, completed.stdout + completed.stderr, out_dir)
 
     return invoke
