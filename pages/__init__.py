@@ -12,6 +12,7 @@ from pages._parse import (
     parse_money,
     parse_yes_no,
 )
+from pages._witness import observe
 from pages.entry_form import ConfirmationDialog, EntryForm
 from pages.errors import (
     ElementMissing,
@@ -69,6 +70,7 @@ __all__ = [
     "SynthesePage",
     "SyntheseRow",
     "WindowRow",
+    "observe",
     "parse_date",
     "parse_datetime",
     "parse_decimal",

@@ -8,6 +8,7 @@ from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
 from pages._guard import messages, navigation, portal_timeouts
+from pages._witness import witness
 from pages.errors import FormRejected
 from pages.form_blocks import (
     CadreBlock,
@@ -109,8 +110,10 @@ class EntryForm(PageObject):
             self.send_button.click()
             self.confirmation.dialog.wait_for(state="visible")
         sent = self.page.get_by_role("status").filter(has_text=Labels.SENT)
+        witness(self.page, "Confirmer et envoyer", "avant")
         with navigation(self.page, sent.or_(self.error_summary), "Envoi de la facture"):
             self.confirmation.confirm_button.click()
+        witness(self.page, "Confirmer et envoyer", "après")
         return self._outcome(sent)
 
     def save_draft(self) -> str:

@@ -20,6 +20,7 @@ from pages._parse import (
     parse_yes_no,
 )
 from pages._table import read_table
+from pages._witness import witness
 from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
 
 
@@ -176,8 +177,10 @@ class InvoicePage(PageObject):
 
     def acknowledge(self) -> list[str]:
         """« Acquitter »; returns the portal's status and alert messages."""
+        witness(self.page, Labels.ACKNOWLEDGE, "avant")
         with navigation(self.page, self.info_region, "Acquittement de la facture"):
             self.acknowledge_button.click()
+        witness(self.page, Labels.ACKNOWLEDGE, "après")
         return messages(self.page, "status") + messages(self.page, "alert")
 
     def can_acknowledge(self) -> bool:

@@ -21,6 +21,7 @@ from pages._table import (
     rewind,
     set_rows_per_page,
 )
+from pages._witness import witness
 
 
 class Labels:
@@ -126,8 +127,10 @@ class SynthesePage(PageObject):
             here = self._tick_on_some_page(pending)
             if not here:
                 break
+            witness(self.page, Labels.PROCESS, "avant")
             with navigation(self.page, self._ready, "Traitement du rejet"):
                 self.process_button.click()
+            witness(self.page, Labels.PROCESS, "après")
             said.extend(messages(self.page, "status") + messages(self.page, "alert"))
             for key in here:
                 pending.pop(key, None)

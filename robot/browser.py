@@ -76,5 +76,5 @@ def _close_quietly(target: Browser | BrowserContext) -> None:
     # Closing a crashed browser raises; there is nothing left to save by then.
     try:
         target.close()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return

@@ -146,7 +146,10 @@ def ensure_ffmpeg() -> str:
     target = location / "ffmpeg-linux"
     if target.exists():
         return f"ffmpeg : {target}"
-    if _run([sys.executable, "-m", "playwright", "install", "ffmpeg"], timeout=300) and target.exists():
+    if (
+        _run([sys.executable, "-m", "playwright", "install", "ffmpeg"], timeout=300)
+        and target.exists()
+    ):
         return f"ffmpeg de Playwright (installé) : {target}"
     system = shutil.which("ffmpeg")
     if system is None and _is_root_debian():

@@ -23,8 +23,8 @@ from robot.audit import (
     write_manifest,
 )
 from robot.config import Config
-from robot.portal import PortalTarget
 from robot.outcomes import RunResult, TransactionOutcome
+from robot.portal import PortalTarget
 from robot.secrets import registered
 from robot.summary import totals, write_summary_json
 
@@ -74,7 +74,9 @@ def _section(run_dir: Path, t: TransactionOutcome) -> InvoiceSection:
     )
 
 
-def finalize_bundle(run_dir: Path, result: RunResult, config: Config, portal: PortalTarget) -> list[str]:
+def finalize_bundle(
+    run_dir: Path, result: RunResult, config: Config, portal: PortalTarget
+) -> list[str]:
     """Write the summary, report and manifest of ``run_dir``; return secret hits (none)."""
     write_summary_json(result, run_dir / "summary.json")
     facts = RunFacts(

@@ -16,13 +16,13 @@ from loguru import logger
 from robot.audit.cli import audit_app
 from robot.cli_common import console, err_console, execute_plan, journal_path
 from robot.config import Config, ConfigError, load_config
+from robot.journal import Journal
+from robot.lock import LockHeld, RunLock
 from robot.logs import configure_logging
+from robot.notify import notify
 from robot.plan import Plan, PlanError, load_plan
 from robot.portal import open_portal
 from robot.rundir import RunDir
-from robot.journal import Journal
-from robot.lock import LockHeld, RunLock
-from robot.notify import notify
 from robot.runner import EXIT_LOCKED, EXIT_REFUSED, EXIT_SYSTEM
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(audit_app, name="audit", help="Vérifier ou rejouer le dossier d'audit d'un run.")
+
 
 def _refuse(title: str, problems: list[str]) -> typer.Exit:
     err_console.print(f"[bold red]{title}[/bold red] (rien n'a été envoyé au portail) :")
@@ -75,14 +76,18 @@ def run(
     ] = False,
     resume: Annotated[
         Path | None,
-        typer.Option("--resume", help="Reprendre un run interrompu (son dossier).", show_default=False),
+        typer.Option(
+            "--resume", help="Reprendre un run interrompu (son dossier).", show_default=False
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
 ) -> None:
     """Exécuter un plan : acquitter, traiter le rejet et réémettre chaque facture."""
     config = _config()
     if (plan is None) == (resume is None):
-        raise _refuse("Arguments invalides", ["indiquez soit --plan FICHIER, soit --resume DOSSIER_DU_RUN"])
+        raise _refuse(
+            "Arguments invalides", ["indiquez soit --plan FICHIER, soit --resume DOSSIER_DU_RUN"]
+        )
     if resume is not None:
         run_dir, corrections, dry_run = _resumable(config, resume, dry_run)
     else:
@@ -128,7 +133,9 @@ def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Pla
     run_dir = RunDir(folder.resolve())
     plans = sorted(run_dir.root.glob("plan.*")) if run_dir.root.is_dir() else []
     if not plans:
-        raise _refuse("Reprise impossible", [f"{folder} : ce n'est pas le dossier d'un run (plan absent)"])
+        raise _refuse(
+            "Reprise impossible", [f"{folder} : ce n'est pas le dossier d'un run (plan absent)"]
+        )
     journal = Journal(journal_path(config))
     try:
         recorded = journal.run(run_dir.run_id)

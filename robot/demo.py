@@ -36,8 +36,7 @@ def run_demo(config: Config, console: Console, *, count: int, verbose: bool) -> 
     )
     try:
         console.print(
-            f"Bac à sable Chorus Pro démarré : {portal.url} "
-            f"(identifiant : {portal.identifiant})"
+            f"Bac à sable Chorus Pro démarré : {portal.url} (identifiant : {portal.identifiant})"
         )
         rejections = fetch_rejections(config, portal)
         console.print(f"{len(rejections)} facture(s) rejetée(s) lue(s) sur le portail.")
@@ -54,7 +53,9 @@ def run_demo(config: Config, console: Console, *, count: int, verbose: bool) -> 
 
 def _money(text: str) -> Decimal | None:
     try:
-        return Decimal(text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", "."))
+        return Decimal(
+            text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
+        )
     except InvalidOperation:
         return None
 

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     motif TEXT NOT NULL DEFAULT '',
     commentaire TEXT NOT NULL DEFAULT '',
     duration_s REAL NOT NULL DEFAULT 0,
+    server_s REAL NOT NULL DEFAULT 0,
     updated_at TEXT NOT NULL,
     UNIQUE (run_id, numero_rejete)
 );
@@ -66,9 +67,7 @@ CREATE INDEX IF NOT EXISTS transactions_by_state ON transactions (run_id, state)
 """
 
 #: Transaction states. ``pending`` and ``claimed`` are unfinished; the others are final.
-FINAL_STATES = frozenset(
-    {"done", "would_do", "business_failure", "system_failure", "not_rejected"}
-)
+FINAL_STATES = frozenset({"done", "would_do", "business_failure", "system_failure", "not_rejected"})
 
 
 def now_iso() -> str:
@@ -87,6 +86,7 @@ class TransactionRow:
     motif: str = ""
     commentaire: str = ""
     duration_s: float = 0.0
+    server_s: float = 0.0
     worker: str | None = None
 
 
@@ -203,9 +203,16 @@ class Journal:
             cur = db.execute(
                 "INSERT INTO transactions (run_id, numero_rejete, nouveau_numero, correction,"
                 " updated_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (run_id, numero_rejete) DO UPDATE SET updated_at = excluded.updated_at"
+                " ON CONFLICT (run_id, numero_rejete)"
+                " DO UPDATE SET updated_at = excluded.updated_at"
                 " RETURNING id",
-                (run_id, numero_rejete, nouveau_numero, json.dumps(correction, default=str), now_iso()),
+                (
+                    run_id,
+                    numero_rejete,
+                    nouveau_numero,
+                    json.dumps(correction, default=str),
+                    now_iso(),
+                ),
             )
             return int(cur.fetchone()[0])
 
@@ -220,7 +227,8 @@ class Journal:
             if row is None:
                 return None
             db.execute(
-                "UPDATE transactions SET state = 'claimed', worker = ?, updated_at = ? WHERE id = ?",
+                "UPDATE transactions SET state = 'claimed', worker = ?, updated_at = ?"
+                " WHERE id = ?",
                 (worker, now_iso(), row["id"]),
             )
         return self.transaction(int(row["id"]))
@@ -240,14 +248,25 @@ class Journal:
         message: str = "",
         new_invoice_status: str = "",
         duration_s: float = 0.0,
+        *,
+        server_s: float = 0.0,
     ) -> None:
         if state not in FINAL_STATES:
             raise ValueError(f"état final inconnu : {state}")
         with self._tx() as db:
             db.execute(
                 "UPDATE transactions SET state = ?, message = ?, new_invoice_status = ?,"
-                " duration_s = duration_s + ?, updated_at = ? WHERE id = ?",
-                (state, message, new_invoice_status, duration_s, now_iso(), transaction_id),
+                " duration_s = duration_s + ?, server_s = server_s + ?, updated_at = ?"
+                " WHERE id = ?",
+                (
+                    state,
+                    message,
+                    new_invoice_status,
+                    duration_s,
+                    server_s,
+                    now_iso(),
+                    transaction_id,
+                ),
             )
 
     def release_unfinished(self, run_id: str) -> int:
@@ -347,5 +366,6 @@ def _transaction_row(row: sqlite3.Row) -> TransactionRow:
         motif=row["motif"],
         commentaire=row["commentaire"],
         duration_s=float(row["duration_s"]),
+        server_s=float(row["server_s"]),
         worker=row["worker"],
     )

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from robot.browser import BrowserSettings
 from robot.config import Config
+from robot.outcomes import EXIT_OK, EXIT_SYSTEM
 from robot.plan_template import write_plan_template
 from robot.portal import PortalTarget
-from robot.outcomes import EXIT_OK, EXIT_SYSTEM
 from robot.session import WorkSession
 from scenarios import BusinessError, PortalError, Rejection
 from scenarios.collect import collect_rejections
@@ -37,7 +37,9 @@ def fetch_rejections(config: Config, portal: PortalTarget) -> list[Rejection]:
             session.logout()
 
 
-def list_rejections(config: Config, portal: PortalTarget, console: Console, out: Path | None) -> int:
+def list_rejections(
+    config: Config, portal: PortalTarget, console: Console, out: Path | None
+) -> int:
     try:
         rejections = fetch_rejections(config, portal)
     except (PortalError, PlaywrightError, BusinessError) as exc:
@@ -45,7 +47,15 @@ def list_rejections(config: Config, portal: PortalTarget, console: Console, out:
         console.print(f"[red]Lecture des rejets impossible : {exc}[/red]")
         return EXIT_SYSTEM
     table = Table(title=f"Factures rejetées sur {portal.url} : {len(rejections)}")
-    for column in ("Numéro", "Déposée le", "Destinataire", "Motif", "Commentaire", "TTC", "Acquittée"):
+    for column in (
+        "Numéro",
+        "Déposée le",
+        "Destinataire",
+        "Motif",
+        "Commentaire",
+        "TTC",
+        "Acquittée",
+    ):
         table.add_column(column, overflow="fold")
     for r in rejections:
         table.add_row(

@@ -34,6 +34,7 @@ class TransactionOutcome:
     commentaire: str = ""
     steps: list[StepResult] = field(default_factory=list)
     duration_s: float = 0.0
+    server_s: float = 0.0
     new_status: str = ""
     correction: dict[str, str] = field(default_factory=dict)
     timeline: list[tuple[datetime, StepResult]] = field(default_factory=list)
@@ -80,7 +81,11 @@ def _step_result(row: StepRow) -> StepResult:
 
 def _artifacts(folder: Path, numero: str, pattern: str) -> list[Path]:
     stem = safe_name(numero)
-    found = [p for p in folder.glob(pattern.format(stem=stem)) if p.is_file()] if folder.is_dir() else []
+    found = (
+        [p for p in folder.glob(pattern.format(stem=stem)) if p.is_file()]
+        if folder.is_dir()
+        else []
+    )
     # The transaction's own trace (``<stem>.zip``) last, after its partial chunks.
     return sorted(found, key=lambda p: (p.stem == stem, p.name))
 
@@ -108,6 +113,7 @@ def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[
                 commentaire=row.commentaire,
                 steps=results,
                 duration_s=row.duration_s,
+                server_s=row.server_s,
                 new_status=row.new_invoice_status,
                 correction={k: str(v) for k, v in row.correction.items()},
                 timeline=timeline,

@@ -89,7 +89,9 @@ def run_workers(
     _drain(secrets_queue)
     for process in processes:
         if process.exitcode not in (0, None):
-            logger.error("Le processus {} s'est arrêté anormalement ({})", process.name, process.exitcode)
+            logger.error(
+                "Le processus {} s'est arrêté anormalement ({})", process.name, process.exitcode
+            )
     for row in runner.journal.transactions(runner.run_dir.run_id):
         if row.state not in {"pending", "claimed"} and row.numero_rejete not in reported:
             runner.on_progress(row.numero_rejete, row.state)

@@ -20,7 +20,6 @@ from robot.config import Config
 from robot.otp import OtpSource, make_otp_source
 from robot.secrets import Secret
 
-
 #: Rejections seeded in the embedded sandbox the first time it starts.
 EMBEDDED_SEED = 12
 

@@ -70,7 +70,7 @@ class Recorder:
         try:
             context.tracing.stop_chunk(path=str(path))
             parts.append(path)
-        except Exception as exc:  # noqa: BLE001 - a crashed browser cannot hand over its trace
+        except Exception as exc:
             logger.debug("trace partielle perdue pour {} : {}", self._current, exc)
 
     # -- transactions -----------------------------------------------------------------------
@@ -87,7 +87,7 @@ class Recorder:
         if self.tracing and self._context is not None:
             try:
                 self._context.tracing.stop_chunk(path=str(path) if keep else None)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 logger.debug("trace perdue pour {} : {}", numero, exc)
         files = [*self._parts.pop(numero, [])]
         if path.exists():
@@ -102,15 +102,23 @@ class Recorder:
     def screenshot(self, page: Page, numero: str, label: str) -> Path | None:
         """A full-page screenshot, named in order; never fails the work."""
         self._shot_seq += 1
-        path = self.screenshots_dir / f"{safe_name(numero)}-{self._shot_seq:03d}-{safe_name(label)}.png"
+        path = (
+            self.screenshots_dir
+            / f"{safe_name(numero)}-{self._shot_seq:03d}-{safe_name(label)}.png"
+        )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(path), full_page=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             logger.debug("capture impossible ({}) : {}", label, exc)
             return None
         self._shots.setdefault(numero, []).append(path)
         return path
+
+    def witness(self, page: Page, action: str, moment: str) -> None:
+        """Screenshot before and after each click that changes the portal."""
+        if self.tracing:
+            self.screenshot(page, self._current or "run", f"{action}-{moment}")
 
     def screenshots_of(self, numero: str) -> list[Path]:
         return list(self._shots.get(numero, []))

@@ -221,8 +221,12 @@ class Runner:
         return {c.numero_rejete.casefold(): c for c in plan.corrections}
 
     def _worker_count(self) -> int:
-        pending = sum(1 for r in self.journal.transactions(self.run_dir.run_id) if r.state == "pending")
-        limit = self.workers if self.portal.embedded else min(self.workers, self.config.max_sessions)
+        pending = sum(
+            1 for r in self.journal.transactions(self.run_dir.run_id) if r.state == "pending"
+        )
+        limit = (
+            self.workers if self.portal.embedded else min(self.workers, self.config.max_sessions)
+        )
         return max(1, min(limit, pending))
 
 

@@ -7,6 +7,7 @@ videos may run (design.md, rule 5).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -18,10 +19,12 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Request,
+    Response,
     Route,
     sync_playwright,
 )
 
+from pages import observe
 from robot.browser import BrowserSettings, launch, new_context
 from robot.portal import PortalTarget
 from robot.recording import Recorder
@@ -49,6 +52,8 @@ class WorkSession:
         self._context: BrowserContext | None = None
         self._page: Page | None = None
         self.logins = 0
+        #: Server time the portal reported (``Server-Timing: app;dur=…``), in milliseconds.
+        self.server_ms = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> WorkSession:
@@ -110,8 +115,14 @@ class WorkSession:
         if self.recorder is not None:
             self.recorder.attach(self._context)
         self._page = self._context.new_page()
+        self._page.on("response", self._count_server_time)
+        if self.recorder is not None:
+            observe(self._page, self.recorder.witness)
         # Back to the page the portal showed (its URL is learnt, not assumed).
         self._page.goto(url)
+
+    def _count_server_time(self, response: Response) -> None:
+        self.server_ms += server_time_ms(response.headers.get("server-timing", ""))
 
     def recycle(self) -> None:
         """A fresh work context with the same session cookies: memory stays flat on long runs."""
@@ -119,7 +130,7 @@ class WorkSession:
             return
         try:
             state, url = self._context.storage_state(), self._page.url
-        except Exception:  # noqa: BLE001 - a broken context: the next use logs in again
+        except Exception:
             self._close_context()
             return
         self._close_context()
@@ -164,6 +175,15 @@ class WorkSession:
         self._page = None
 
 
+_APP_TIMING = re.compile(r"(?:^|,)\s*app\s*;[^,]*?dur=([0-9.]+)")
+
+
+def server_time_ms(header: str) -> float:
+    """The ``app`` duration of a ``Server-Timing`` header (0 when absent)."""
+    match = _APP_TIMING.search(header)
+    return float(match.group(1)) if match else 0.0
+
+
 class _Throttle:
     """Politeness towards the real portal: at most N page requests a minute.
 
@@ -192,5 +212,5 @@ def _quietly(action: Any) -> None:
     # Closing what has already crashed raises; nothing is left to save at that point.
     try:
         action()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return

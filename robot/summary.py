@@ -98,6 +98,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
                 "motif": t.motif,
                 "new_status": t.new_status,
                 "duration_s": round(t.duration_s, 3),
+                "server_s": round(t.server_s, 3),
                 "steps": [
                     {
                         "step": s.step.value,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 
 from robot.audit import EventLog
 from robot.config import Config
@@ -113,9 +114,14 @@ class Worker:
 
     # -- one transaction --------------------------------------------------------------------
     def carry(
-        self, row: TransactionRow, correction: Correction, rejection: Rejection | None, dry_run: bool
+        self,
+        row: TransactionRow,
+        correction: Correction,
+        rejection: Rejection | None,
+        dry_run: bool,
     ) -> None:
         started = time.monotonic()
+        server_before = self.session.server_ms
         state, message, new_status = "done", "", ""
         self.recorder.begin(row.numero_rejete)
         with logger.contextualize(invoice=row.numero_rejete, worker=self.name):
@@ -135,12 +141,13 @@ class Worker:
                     )
                     logger.warning(message)
                 else:
-                    self.journal.describe_transaction(row.id, rejection.motif, rejection.commentaire)
+                    self.journal.describe_transaction(
+                        row.id, rejection.motif, rejection.commentaire
+                    )
                     state, message, new_status = self._steps(row, rejection, correction, dry_run)
         duration = time.monotonic() - started
-        traces = self.recorder.end(
-            row.numero_rejete, failed=state not in {"done", "would_do"}
-        )
+        server_s = max(0.0, self.session.server_ms - server_before) / 1000
+        traces = self.recorder.end(row.numero_rejete, failed=state not in {"done", "would_do"})
         self.events.append(
             {
                 "type": "transaction_end",
@@ -151,14 +158,20 @@ class Worker:
                 "message": message,
                 "new_status": new_status,
                 "traces": [p.name for p in traces],
+                "duration_s": round(duration, 3),
+                "server_s": round(server_s, 3),
             }
         )
-        self.journal.finish_transaction(row.id, state, message, new_status, duration)
+        self.journal.finish_transaction(
+            row.id, state, message, new_status, duration, server_s=server_s
+        )
 
     def _steps(
         self, row: TransactionRow, rejection: Rejection, correction: Correction, dry_run: bool
     ) -> tuple[str, str, str]:
-        page = lambda: self.session.page  # noqa: E731 - the page may be replaced by a retry
+        def page() -> Page:  # the page may be replaced by a retry: read it each time
+            return self.session.page
+
         plan: list[tuple[Step, Callable[[], StepResult]]] = [
             (Step.ACKNOWLEDGE, lambda: acknowledge(page(), rejection, dry_run=dry_run)),
             (Step.PROCESS, lambda: process(page(), rejection, dry_run=dry_run)),
@@ -185,7 +198,9 @@ class Worker:
             return "would_do", f"Simulation : {said}", ""
         return "done", last.message, str(last.after.get("statut", ""))
 
-    def _step(self, row: TransactionRow, step: Step, action: Callable[[], StepResult]) -> StepResult:
+    def _step(
+        self, row: TransactionRow, step: Step, action: Callable[[], StepResult]
+    ) -> StepResult:
         step_id = self.journal.step_intent(row.id, step.value, {})  # write ahead
         try:
             result = self._with_retries(step.value, action)

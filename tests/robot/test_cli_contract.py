@@ -91,9 +91,7 @@ def test_second_run_on_the_same_journal_exits_4_and_names_the_holder(
 def test_rejections_command_writes_a_plan_template_the_accountant_completes(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
-    pending = {
-        i["numero"] for i in fresh_sandbox.invoices("REJETEE") if not i["rejet_traite"]
-    }
+    pending = {i["numero"] for i in fresh_sandbox.invoices("REJETEE") if not i["rejet_traite"]}
     template = tmp_path / "modele.csv"
 
     result = robot_cli("rejections", "--out", str(template))

@@ -134,9 +134,7 @@ def test_row_for_an_invoice_that_is_not_rejected_is_reported_not_guessed(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
     paid = next(i["numero"] for i in fresh_sandbox.invoices("MISE_EN_PAIEMENT"))
-    plan = write_plan(
-        tmp_path / "plan.csv", [{"numero_rejete": paid, "nouveau_numero": "NEVER-1"}]
-    )
+    plan = write_plan(tmp_path / "plan.csv", [{"numero_rejete": paid, "nouveau_numero": "NEVER-1"}])
     count = len(fresh_sandbox.invoices())
 
     result = robot_cli("run", "--plan", str(plan))
