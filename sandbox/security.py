@@ -94,6 +94,8 @@ class SessionStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, Session] = {}
+        #: Every session id handed out since the last clear (tests hunt them in artifacts).
+        self.issued: list[str] = []
 
     def now(self) -> float:
         return self._clock()
@@ -106,6 +108,7 @@ class SessionStore:
             if len(self._sessions) >= MAX_SESSIONS:
                 self._prune(session.last_seen)
             self._sessions[session.sid] = session
+            self.issued.append(session.sid)
         return session
 
     def _prune(self, now: float) -> None:
@@ -151,6 +154,14 @@ class SessionStore:
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()
+            self.issued.clear()
+
+    def expire_all(self) -> int:
+        """End every session now (as an idle expiry would); returns how many."""
+        with self._lock:
+            count = len(self._sessions)
+            self._sessions.clear()
+            return count
 
 
 class LoginGuard:

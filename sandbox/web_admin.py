@@ -217,6 +217,16 @@ async def last_mail(request: Request) -> Response:
     )
 
 
+async def sessions_issued(request: Request) -> Response:
+    """Every session id issued since the last reset (secret-leak tests look for them)."""
+    return JSONResponse({"issued": list(portal_of(request).sessions.issued)})
+
+
+async def expire_sessions(request: Request) -> Response:
+    """End every session now: the next request of each browser must log in again."""
+    return JSONResponse({"expired": portal_of(request).sessions.expire_all()})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/_admin/invoices", guarded(list_invoices), methods=["GET"]),
@@ -226,4 +236,6 @@ def routes() -> list[BaseRoute]:
         Route("/_admin/reset", guarded(reset), methods=["POST"]),
         Route("/_admin/faults", guarded(faults), methods=["GET", "POST"]),
         Route("/_admin/mail/last", guarded(last_mail), methods=["GET"]),
+        Route("/_admin/sessions", guarded(sessions_issued), methods=["GET"]),
+        Route("/_admin/sessions/expire", guarded(expire_sessions), methods=["POST"]),
     ]
