@@ -269,6 +269,15 @@ class Journal:
                 ),
             )
 
+    def postpone(self, transaction_id: int, message: str, duration_s: float = 0.0) -> None:
+        """A system failure outlasted the retries: back to pending, for a resume."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE transactions SET state = 'pending', worker = NULL, message = ?,"
+                " duration_s = duration_s + ?, updated_at = ? WHERE id = ?",
+                (message, duration_s, now_iso(), transaction_id),
+            )
+
     def release_unfinished(self, run_id: str) -> int:
         """Put claimed transactions back to pending (after a crash or a stop)."""
         with self._tx() as db:

@@ -19,7 +19,7 @@ STATE_LABELS = {
     "business_failure": "À vérifier",
     "not_rejected": "Non rejetée",
     "system_failure": "Échec technique",
-    "pending": "Non traitée",
+    "pending": "À reprendre",
     "claimed": "Interrompue",
 }
 

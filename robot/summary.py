@@ -67,14 +67,17 @@ def print_summary(console: Console, result: RunResult) -> None:
         "business_failure": "à vérifier par une personne",
         "not_rejected": "non rejetée(s)",
         "system_failure": "en échec technique",
-        "pending": "non traitée(s)",
+        "pending": "à reprendre (--resume)",
     }
     parts += [f"{n} {labels.get(state, state)}" for state, n in counts.items()]
     console.print(" · ".join(parts))
     if result.error:
         console.print(f"[red]{result.error}[/red]")
-    if result.stopped:
-        console.print("[yellow]Run interrompu à la demande : relancez-le pour terminer.[/yellow]")
+    if result.stopped or counts.get("pending"):
+        console.print(
+            "[yellow]Run inachevé : reprenez-le avec « chorus-robot run --resume "
+            f"{result.run_dir} ».[/yellow]"
+        )
     console.print(f"Dossier du run : {result.run_dir}")
 
 

@@ -90,6 +90,8 @@ class Worker:
         self.on_done = on_done or (lambda _row: None)
         self._rng = random.Random()
         self._since_recycle = 0
+        #: Set when a system failure outlasted the retries: the portal is down, stop asking.
+        self.halted = False
 
     def work(
         self,
@@ -100,7 +102,7 @@ class Worker:
         dry_run: bool,
     ) -> None:
         """Claim and carry transactions until none is left or a stop is requested."""
-        while not self.stopper.requested:
+        while not self.stopper.requested and not self.halted:
             row = self.journal.claim_next(run_id, worker=self.name)
             if row is None:
                 return
@@ -162,6 +164,16 @@ class Worker:
                 "server_s": round(server_s, 3),
             }
         )
+        if state == "system_failure":
+            # Not final: the transaction waits for a resume, and this worker stops here.
+            self.journal.postpone(row.id, message, duration)
+            self.halted = True
+            logger.error(
+                "{} : le portail ne répond plus après les nouvelles tentatives ; arrêt propre, "
+                "reprise possible avec --resume",
+                row.numero_rejete,
+            )
+            return
         self.journal.finish_transaction(
             row.id, state, message, new_status, duration, server_s=server_s
         )
