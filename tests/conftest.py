@@ -78,6 +78,8 @@ def robot_env(
         "CHORUS_OTP_SOURCE": f"maildir:{fresh_sandbox.maildir}",
         "CHORUS_OUTPUT_DIR": str(tmp_path / "runs"),
         "CHORUS_TIMEOUT_MS": "10000",
+        # The test sandbox is not the real portal: no politeness delay between pages.
+        "CHORUS_MAX_REQUESTS_PER_MIN": "0",
     }
 
 

@@ -75,6 +75,7 @@ def audited_run(
         CHORUS_OTP_SOURCE=f"maildir:{sandbox.maildir}",
         CHORUS_OUTPUT_DIR=str(work / "runs"),
         CHORUS_AUDIT_KEY="cle-de-signature-du-test",
+        CHORUS_MAX_REQUESTS_PER_MIN="0",
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "robot.cli", "run", "--plan", str(plan)],
