@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Literal
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pages.errors import ElementMissing, LoginRequired, PortalUnavailable
@@ -113,6 +113,34 @@ def portal_timeouts(what: str) -> Iterator[None]:
         raise PortalUnavailable(f"{what} : le portail n'a pas répondu à temps.") from None
 
 
+#: Immediate reloads of a page load (GET) the portal answered with an error page. A GET is
+#: idempotent, so reloading is what a person does first (F5); a longer outage is left to the
+#: runner's retries with backoff. Form submissions (POST) are never repeated here.
+RELOADS = 3
+
+
+def _settle(
+    page: Page,
+    response: Response | None,
+    expected: Locator,
+    what: str,
+    login_allowed: bool,
+) -> Response | None:
+    """Wait for the screen; reload a failed GET up to :data:`RELOADS` times."""
+    for attempt in range(RELOADS + 1):
+        try:
+            wait_for_screen(page, expected, what, login_allowed=login_allowed)
+            if response is not None and response.status >= 500:
+                raise PortalUnavailable(f"{what} : le portail a répondu {response.status}.")
+            return response
+        except PortalUnavailable:
+            is_get = response is None or response.request.method == "GET"
+            if attempt == RELOADS or not is_get or not error_heading(page).count():
+                raise
+            response = page.goto(page.url, wait_until="domcontentloaded")
+    return response
+
+
 @contextmanager
 def navigation(
     page: Page, expected: Locator, what: str, *, login_allowed: bool = False
@@ -131,9 +159,7 @@ def navigation(
             response = info.value
         except PlaywrightError:
             response = None
-        wait_for_screen(page, expected, what, login_allowed=login_allowed)
-    if response is not None and response.status >= 500:
-        raise PortalUnavailable(f"{what} : le portail a répondu {response.status}.")
+        _settle(page, response, expected, what, login_allowed)
 
 
 def goto(
@@ -147,9 +173,7 @@ def goto(
             if isinstance(exc, PlaywrightTimeoutError):
                 raise
             raise PortalUnavailable(f"{what} : le portail est injoignable.") from None
-        wait_for_screen(page, expected, what, login_allowed=login_allowed)
-    if response is not None and response.status >= 500:
-        raise PortalUnavailable(f"{what} : le portail a répondu {response.status}.")
+        _settle(page, response, expected, what, login_allowed)
 
 
 def messages(page: Page, role: Literal["status", "alert"]) -> list[str]:

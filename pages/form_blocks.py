@@ -15,6 +15,7 @@ from playwright.sync_api import Locator
 from pages._base import PageObject
 from pages._options import Option, choose, real_options
 from pages._parse import clean, format_date_iso
+from pages.errors import PortalUnavailable
 
 
 class Labels:
@@ -22,6 +23,7 @@ class Labels:
     DESTINATAIRE = "Destinataire"
     SIRET = "SIRET du destinataire"
     CODE_SERVICE = "Code service"
+    SERVICES_FAILED = "Le chargement des services a échoué."  # [assumed]
     FOURNISSEUR = "Fournisseur"
     COORDONNEES = "Coordonnées bancaires"
     REFERENCES = "Références"
@@ -117,6 +119,11 @@ class DestinataireBlock(FormBlock):
                 f"([select, group, before]) => ({_BLOCK_STATE})(select, group) !== before",
                 arg=[self.code_service.element_handle(), self.group.element_handle(), before],
             )
+            if self.group.get_by_text(Labels.SERVICES_FAILED).count():
+                # The portal failed to answer the page's request: not the data's fault.
+                raise PortalUnavailable(
+                    "Destinataire : la liste des services ne s'est pas chargée."
+                )
         return real_options(self.code_service)
 
     def _state(self) -> str:

@@ -173,7 +173,9 @@ class Runner:
                     self.stopper,
                     random.Random(),
                     "collecte",
-                    lambda: collect_rejections(session.page, details=True),
+                    # Details are read by each transaction's steps: the collect stays short,
+                    # so it completes even when sessions expire every few requests.
+                    lambda: collect_rejections(session.page, details=False),
                 )
                 logger.info("{} facture(s) rejetée(s) à traiter sur le portail", len(rejections))
                 by_number = {r.numero.casefold(): r for r in rejections}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
@@ -64,7 +65,9 @@ def open_rejected(page: Page, numero: str, url: str = "") -> tuple[InvoicePage, 
     """
     invoice = InvoicePage(page)
     if url:
-        record = invoice.goto(url).read()
+        # Already showing it (the previous step ended there): read it, no reload.
+        here = _same_document(page.url, url) and invoice.info_region.count() > 0
+        record = (invoice if here else invoice.goto(url)).read()
         if record.numero.casefold() == numero.casefold() and record.statut == REJECTED:
             return invoice, record
     rows = search_number(page, numero)
@@ -74,6 +77,13 @@ def open_rejected(page: Page, numero: str, url: str = "") -> tuple[InvoicePage, 
         raise BusinessError(f"La facture {numero} n'est pas rejetée sur le portail ({statuses}).")
     invoice = SearchPage(page).open_row(rejected[0])
     return invoice, invoice.read()
+
+
+def _same_document(current: str, wanted: str) -> bool:
+    def strip(address: str) -> str:
+        return urljoin(current, address).split("#", 1)[0].split("?", 1)[0]
+
+    return strip(current) == strip(wanted)
 
 
 def read_rejected(page: Page, numero: str, url: str = "") -> InvoiceRecord:

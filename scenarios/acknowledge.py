@@ -16,7 +16,7 @@ from scenarios.model import BusinessError, Outcome, PortalError, Rejection, Step
 def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> StepResult:
     """Acknowledge ``rejection`` unless the portal already shows it acknowledged."""
     numero = rejection.numero
-    url = rejection.invoice.url if rejection.invoice else ""
+    url = rejection.link
     with translated(f"Acquittement de la facture {numero}"):
         invoice, record = open_rejected(page, numero, url)
         before = {"statut": record.statut, "acquittee": record.acquittee}

@@ -63,6 +63,7 @@ def _merge(row: SyntheseRow, seen: WindowRow | None) -> Rejection:
         statut=row.statut,
         acquittee=bool(row.acquittee),
         montant_ttc=row.montant_ttc,
+        url=row.href or "",
     )
 
 

@@ -76,6 +76,12 @@ class Rejection:
     acquittee: bool = False
     montant_ttc: Decimal | None = None
     invoice: InvoiceRecord | None = None
+    url: str = ""  # the link of its number, as read on the portal
+
+    @property
+    def link(self) -> str:
+        """Where its consultation page is: read with the details, else from the list."""
+        return self.invoice.url if self.invoice and self.invoice.url else self.url
 
 
 @dataclass(frozen=True)

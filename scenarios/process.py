@@ -28,7 +28,7 @@ def process(page: Page, rejection: Rejection, *, dry_run: bool = False) -> StepR
     have acknowledged it at the step before.
     """
     numero = rejection.numero
-    url = rejection.invoice.url if rejection.invoice else ""
+    url = rejection.link
     with translated(f"Traitement du rejet de la facture {numero}"):
         _, record = open_rejected(page, numero, url)
         before = _state(record)

@@ -38,7 +38,7 @@ def reissue(
     """Issue the corrected invoice ``correction.nouveau_numero`` unless it already exists."""
     numero = correction.nouveau_numero
     with translated(f"Nouvelle facture {numero}"):
-        original = rejection.invoice or read_rejected(page, rejection.numero)
+        original = rejection.invoice or read_rejected(page, rejection.numero, rejection.link)
         content = build_content(original, correction)
         existing = _existing(page, rejection, content, original)
         if existing is not None:
