@@ -187,6 +187,47 @@ def demo(
     raise typer.Exit(run_demo(config, console, count=count, verbose=verbose))
 
 
+@app.command("check-portal")
+def check_portal(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Vérifier, sans rien modifier, que chaque écran du portail est celui que le robot connaît."""
+    from datetime import datetime
+
+    from playwright.sync_api import Error as PlaywrightError
+
+    from robot.listing import settings_from
+    from robot.preflight import check_session, mismatches, render_table
+    from robot.rundir import PARIS
+    from robot.session import WorkSession
+
+    config = _config()
+    configure_logging(None, verbose=verbose)
+    folder = config.output_dir / f"check-portal-{datetime.now(PARIS):%Y%m%d-%H%M%S}"
+    portal = open_portal(config)
+    try:
+        with WorkSession(portal, settings_from(config)) as session:
+            rows = check_session(session, screenshot_dir=folder)
+    except PlaywrightError as exc:
+        reason = (str(exc).strip().splitlines() or ["erreur du navigateur"])[0]
+        err_console.print(f"[red]Vérification impossible : {reason}[/red]", highlight=False)
+        raise typer.Exit(EXIT_SYSTEM) from None
+    finally:
+        portal.close()
+    console.print(render_table(rows))
+    problems = mismatches(rows)
+    if problems:
+        err_console.print(f"[bold red]Le portail a changé : {len(problems)} écart(s)[/bold red]")
+        for problem in problems:
+            err_console.print(f"  • {problem}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"Captures d'écran : {folder}", markup=False, highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(EXIT_SYSTEM)
+    console.print(f"Le portail {portal.url} correspond aux écrans connus du robot.")
+    raise typer.Exit(0)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -36,6 +36,7 @@ from robot.outcomes import (
 )
 from robot.plan import Plan
 from robot.portal import PortalTarget
+from robot.preflight import assert_portal_matches
 from robot.recording import Recorder
 from robot.rundir import PARIS, RunDir
 from robot.session import WorkSession
@@ -167,6 +168,15 @@ class Runner:
             self.portal, browser_settings(self.config), recorder, requests_per_min=rpm
         ) as session:
             try:
+                # Preflight: refuse to act on a portal that no longer matches (exit 3).
+                with_retries(
+                    self.config,
+                    session,
+                    self.stopper,
+                    random.Random(),
+                    "vérification du portail",
+                    lambda: assert_portal_matches(session.page, self.portal.url),
+                )
                 rejections = with_retries(
                     self.config,
                     session,

@@ -27,6 +27,7 @@ from scenarios import (
     BusinessError,
     Correction,
     Outcome,
+    PortalChanged,
     PortalError,
     Rejection,
     SessionLost,
@@ -193,6 +194,11 @@ class Worker:
         for step, action in plan:
             result = self._step(row, step, action)
             results.append(result)
+            if step is Step.ACKNOWLEDGE and not rejection.motif and result.before.get("motif"):
+                # Read on the consultation page when the rejection window was not shown.
+                self.journal.describe_transaction(
+                    row.id, str(result.before["motif"]), str(result.before.get("commentaire", ""))
+                )
             logger.info(
                 "{} {} : {}{}",
                 row.numero_rejete,
@@ -265,7 +271,7 @@ def with_retries(
     while True:
         try:
             return action()
-        except BusinessError:
+        except (BusinessError, PortalChanged):
             raise
         except SessionLost as exc:
             logger.warning("{} : session expirée, reconnexion", what)

@@ -2,8 +2,9 @@
 
 :class:`FaultState` holds the knobs (validated on every change); :class:`FaultMiddleware`
 applies the per-request ones (latency, error rate, maintenance) and adds the
-``Server-Timing`` header. The pop-up, the slow list, session expiry and layout drift are read
-from the same state by the pages that show them.
+``Server-Timing`` header. The pop-up, the slow list, session expiry, layout drift and the label
+drift (renamed or removed labels, reordered columns and form blocks) are read from the same
+state by the templates that show them.
 
 Paths under ``/health``, ``/_admin`` and ``/static`` are never faulted: the harness must always
 be able to see and steer the server.
@@ -13,16 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import random
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from loguru import logger
+from markupsafe import Markup, escape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXEMPT_PREFIXES = ("/health", "/_admin", "/static")
@@ -44,16 +47,46 @@ class Knobs:
     popup_rate: float = 0.0
     slow_list_ms: int = 0
     layout_drift: bool = False
+    # Portal drift: a visible label → its new text; labels whose element is not rendered;
+    # columns of the lists and blocks of the entry form shown in another order.
+    label_renames: dict[str, str] = field(default_factory=dict)
+    label_removals: list[str] = field(default_factory=list)
+    reorder: bool = False
 
 
 KNOB_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Knobs))
+_BOOLEANS = ("maintenance", "layout_drift", "reorder")
+_MAX_LABELS = 100
+
+
+def _label(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FaultError(f"{name} : chaque libellé doit être un texte non vide.")
+    return value
+
+
+def _check_labels(name: str, value: Any) -> Any:
+    """``label_renames`` ({label: new label}) or ``label_removals`` ([label, …]), checked."""
+    if name == "label_renames":
+        if not isinstance(value, dict):
+            raise FaultError("label_renames doit être un objet {libellé: nouveau libellé}.")
+        checked: Any = {_label(name, k): _label(name, v) for k, v in value.items()}
+    else:
+        if not isinstance(value, list):
+            raise FaultError("label_removals doit être une liste de libellés.")
+        checked = [_label(name, item) for item in value]
+    if len(checked) > _MAX_LABELS:
+        raise FaultError(f"{name} : {_MAX_LABELS} libellés au plus.")
+    return checked
 
 
 def _check(name: str, value: Any) -> Any:
     """The value converted to the knob's type, or :class:`FaultError`."""
     if name not in KNOB_NAMES:
         raise FaultError(f"Réglage inconnu : {name}.")
-    if name in ("maintenance", "layout_drift"):
+    if name in ("label_renames", "label_removals"):
+        return _check_labels(name, value)
+    if name in _BOOLEANS:
         if not isinstance(value, bool):
             raise FaultError(f"{name} doit être un booléen.")
         return value
@@ -87,7 +120,7 @@ class FaultState:
     @property
     def knobs(self) -> Knobs:
         with self._lock:
-            return Knobs(**{name: getattr(self._knobs, name) for name in KNOB_NAMES})
+            return _copy(self._knobs)
 
     def as_dict(self) -> dict[str, Any]:
         knobs = self.knobs
@@ -103,7 +136,8 @@ class FaultState:
 
     def clear(self) -> dict[str, Any]:
         """Every knob back to « no fault »."""
-        return self.update({f.name: f.default for f in fields(Knobs)})
+        blank = Knobs()
+        return self.update({name: getattr(blank, name) for name in KNOB_NAMES})
 
     def chance(self, rate: float) -> bool:
         """True with probability ``rate``."""
@@ -126,6 +160,51 @@ class FaultState:
             return name
         digest = hashlib.sha256(f"{self._drift_salt}:{name}".encode()).hexdigest()[:8]
         return f"z{digest}"
+
+    # -- portal drift: what the templates call where they render a label --------------------
+    def label(self, text: str, quote: bool = False) -> Markup:
+        """The text to show for the visible label ``text`` (renamed under drift), escaped.
+
+        Apostrophes stay as typed (« J'ai compris »), as in the templates' literal text;
+        with ``quote`` they are escaped like any value Jinja prints. Double quotes always
+        are, since the templates quote their attributes with them.
+        """
+        with self._lock:
+            shown = self._knobs.label_renames.get(text, text)
+        if quote:
+            return escape(shown)
+        return Markup(html.escape(shown, quote=False).replace('"', "&quot;"))
+
+    def shown(self, text: str) -> bool:
+        """False when the element labelled ``text`` must not be rendered."""
+        with self._lock:
+            return text not in self._knobs.label_removals
+
+    def columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """A table's ``(key, label)`` columns: removed ones left out, reversed under reorder."""
+        kept = [column for column in columns if self.shown(column[1])]
+        return kept[::-1] if self.knobs.reorder else kept
+
+    def block_style(self, position: int, blocks: int) -> Markup:
+        """The ``style`` attribute placing a form block (1…``blocks``), or the form itself
+        (position 0, made a flex column), when blocks are reordered; empty otherwise.
+
+        Blocks are shown in reverse order; anything after them (position > ``blocks``, the
+        buttons) stays last. The DOM order does not change: only what a person sees does.
+        """
+        if not self.knobs.reorder:
+            return Markup("")
+        if position == 0:
+            return Markup(' style="display: flex; flex-direction: column"')
+        order = blocks + 1 - position if position <= blocks else position
+        return Markup(f' style="order: {order}"')
+
+
+def _copy(knobs: Knobs) -> Knobs:
+    values = {name: getattr(knobs, name) for name in KNOB_NAMES}
+    values["label_renames"] = dict(knobs.label_renames)
+    values["label_removals"] = list(knobs.label_removals)
+    return Knobs(**values)
 
 
 def is_exempt(path: str) -> bool:

@@ -1,13 +1,17 @@
 """Options of one sandbox server (command line, environment, test harness).
 
 Every option can also come from the environment as ``CHORUS_SANDBOX_<NAME>`` (e.g.
-``CHORUS_SANDBOX_LATENCY_MS=200``). Invalid values raise :class:`OptionError` with a French
-message, so the command line can print it as is.
+``CHORUS_SANDBOX_LATENCY_MS=200``; the label-drift knobs as JSON:
+``CHORUS_SANDBOX_LABEL_RENAMES='{"Traiter le rejet": "Traiter"}'``,
+``CHORUS_SANDBOX_LABEL_REMOVALS='["Numéro de marché"]'``). Invalid values raise
+:class:`OptionError` with a French message, so the command line can print it as is.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +49,9 @@ class SandboxOptions:
     popup_rate: float = 0.0
     slow_list_ms: int = 0
     layout_drift: bool = False
+    label_renames: dict[str, str] = field(default_factory=dict)
+    label_removals: list[str] = field(default_factory=list)
+    reorder: bool = False
     acheminement_s: float = 2.0
 
     def __post_init__(self) -> None:
@@ -73,6 +80,13 @@ class SandboxOptions:
             raise OptionError("Le mot de passe de démonstration ne peut pas être vide.")
         if self.admin_token is not None and len(self.admin_token) < 8:
             raise OptionError("Le jeton d'administration doit compter au moins 8 caractères.")
+        renames, removals = self.label_renames, self.label_removals
+        if not isinstance(renames, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k and v for k, v in renames.items()
+        ):
+            raise OptionError("L'option --label-renames attend {libellé: nouveau libellé}.")
+        if not isinstance(removals, list) or not all(isinstance(x, str) and x for x in removals):
+            raise OptionError("L'option --label-removals attend une liste de libellés.")
 
     @property
     def db_path(self) -> Path:
@@ -121,6 +135,8 @@ def parse_value(name: str, raw: str) -> Any:
             return int(text)
         if kind == "float":
             return float(text)
+        if kind in ("dict[str, str]", "list[str]"):
+            return _structured(text, dict if kind.startswith("dict") else list)
     except ValueError:
         raise OptionError(f"Valeur invalide pour {ENV_PREFIX}{name.upper()} : « {raw} ».") from None
     if kind == "Path":
@@ -128,6 +144,22 @@ def parse_value(name: str, raw: str) -> Any:
     if kind == "str | None":
         return text or None
     return text
+
+
+def _structured(text: str, kind: type) -> Any:
+    """JSON (or the Python literal ``str()`` gives, as the test harness passes options)."""
+    if not text:
+        return kind()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise ValueError(text) from None
+    if not isinstance(value, kind):
+        raise ValueError(text)
+    return value
 
 
 def _flag(name: str) -> str:

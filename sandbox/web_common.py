@@ -1,7 +1,8 @@
 """What every screen of the sandbox shares: the portal state, rendering, sessions, CSRF.
 
 The pages read the shared :class:`Portal` from ``request.app.state.portal``. Rendering adds
-the layout-drift function ``d()``, the logged-in account, the flashes and the information
+the layout-drift function ``d()``, the label-drift functions ``L()``, ``shown()``,
+``columns()`` and ``block_style()``, the logged-in account, the flashes and the information
 pop-up (fault knob) to every template.
 """
 
@@ -74,6 +75,11 @@ def make_env(faults: FaultState) -> jinja2.Environment:
     )
     env.globals.update(
         d=faults.drift_name,
+        # portal drift (fault knobs): L(label) renamed text, shown(label) rendered or not
+        L=faults.label,
+        shown=faults.shown,
+        columns=faults.columns,
+        block_style=faults.block_style,
         money=fmt.money,
         rate=fmt.rate,
         date_fr=fmt.date_fr,

@@ -19,7 +19,12 @@ def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> S
     url = rejection.link
     with translated(f"Acquittement de la facture {numero}"):
         invoice, record = open_rejected(page, numero, url)
-        before = {"statut": record.statut, "acquittee": record.acquittee}
+        before = {
+            "statut": record.statut,
+            "acquittee": record.acquittee,
+            "motif": record.motif_rejet,
+            "commentaire": record.commentaire_rejet,
+        }
         if record.acquittee:
             return StepResult(
                 Step.ACKNOWLEDGE,

@@ -5,7 +5,8 @@ Exceptions (the two families of design.md, rule 4)::
     ScenarioError
     ├── BusinessError   the data is wrong: do not retry, a person must look
     └── PortalError     the portal or the browser failed: retry (re-login, new browser)
-        └── SessionLost the portal sent us back to the login form
+        ├── SessionLost the portal sent us back to the login form
+        └── PortalChanged  the portal no longer shows what the page objects know: no retry
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ class PortalError(ScenarioError):
 
 class SessionLost(PortalError):
     """The portal asked to log in again (idle expiry)."""
+
+
+class PortalChanged(PortalError):
+    """The portal no longer matches the page objects (a label renamed or removed).
+
+    A system failure, but retrying cannot help: the run stops before acting (exit 3).
+    """
 
 
 class Step(StrEnum):

@@ -159,11 +159,22 @@ def find_secrets(run_dir: Path, secrets: Iterable[str]) -> list[str]:
     return hits
 
 
-def _replacement(pattern: re.Pattern[bytes], data: bytes) -> bytes:
-    return pattern.sub(MASK.encode(), data)
+#: Cookie headers and cookie lists as Playwright records them in traces (HAR-like JSON):
+#: session cookies are secrets whether or not their value was registered.
+_COOKIE_HEADER = re.compile(
+    rb'("name"\s*:\s*"(?:cookie|set-cookie)"\s*,\s*"value"\s*:\s*")(?:[^"\\]|\\.)*(")',
+    re.IGNORECASE,
+)
+_COOKIE_LIST = re.compile(rb'("cookies"\s*:\s*\[)[^\]]*(\])')
 
 
-def _redacted_zip(data: bytes, pattern: re.Pattern[bytes], depth: int) -> bytes | None:
+def _replacement(pattern: re.Pattern[bytes] | None, data: bytes) -> bytes:
+    data = _COOKIE_HEADER.sub(rb"\1" + MASK.encode() + rb"\2", data)
+    data = _COOKIE_LIST.sub(rb"\1\2", data)
+    return pattern.sub(MASK.encode(), data) if pattern is not None else data
+
+
+def _redacted_zip(data: bytes, pattern: re.Pattern[bytes] | None, depth: int) -> bytes | None:
     """The zip ``data`` with every member redacted, or None when nothing changed."""
     archive = _unpacked(data)
     if archive is None:
@@ -186,7 +197,7 @@ def _redacted_zip(data: bytes, pattern: re.Pattern[bytes], depth: int) -> bytes 
     return out.getvalue() if changed else None
 
 
-def _redacted(data: bytes, pattern: re.Pattern[bytes], depth: int = 0) -> bytes:
+def _redacted(data: bytes, pattern: re.Pattern[bytes] | None, depth: int = 0) -> bytes:
     """``data`` with every secret form replaced by ``********``, archives rewritten."""
     if depth < _MAX_DEPTH:
         rezipped = _redacted_zip(data, pattern, depth)
@@ -217,9 +228,7 @@ def redact_tree(run_dir: Path, secrets: Iterable[str]) -> list[str]:
     Zip files (Playwright traces) are rewritten member by member and stay valid archives.
     Returns the relative paths of the files rewritten.
     """
-    pattern = _pattern(secrets)
-    if pattern is None:
-        return []
+    pattern = _pattern(secrets)  # None: only cookie headers are scrubbed
     rewritten: list[str] = []
     for relative, path in bundle_files(run_dir):
         data = path.read_bytes()

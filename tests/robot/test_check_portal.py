@@ -1,0 +1,122 @@
+"""``chorus-robot check-portal`` and the run's preflight: a changed label is detected (exit 3,
+named, a screenshot kept), a moved or restyled screen is tolerated, nothing is changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import RobotCli, write_plan
+from playwright.sync_api import Page
+
+from robot.preflight import assert_portal_matches, check_portal, mismatches, render_table
+from sandbox.server import RunningSandbox
+from scenarios import PortalError, login
+
+
+def _state(sandbox: RunningSandbox) -> list[tuple[Any, ...]]:
+    return sorted(
+        (i["numero"], i["statut"], i["acquittee"], i["rejet_traite"], len(i["historique"]))
+        for i in sandbox.invoices()
+    )
+
+
+def _screenshots(out_dir: Path) -> list[Path]:
+    return sorted(out_dir.glob("check-portal-*/*.png"))
+
+
+def test_check_portal_on_a_matching_portal_prints_the_table_exits_0_and_changes_nothing(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli
+) -> None:
+    before = _state(fresh_sandbox)
+
+    result = robot_cli("check-portal")
+
+    assert result.exit_code == 0, result.output
+    assert "Vérification du portail" in result.output and "0 écart(s)" in result.output
+    for name in ("Traiter le rejet", "Colonne « Numéro de facture »", "Bloc « Références »"):
+        assert name in result.output
+    assert "NON" not in result.output
+    assert _screenshots(result.out_dir) == []
+    assert _state(fresh_sandbox) == before
+    assert fresh_sandbox.options.password not in result.output
+
+
+def test_check_portal_names_a_renamed_label_exits_3_and_keeps_a_screenshot(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli
+) -> None:
+    fresh_sandbox.set_faults(label_renames={"Traiter le rejet": "Traiter"})
+
+    result = robot_cli("check-portal")
+
+    assert result.exit_code == 3, result.output
+    assert "Synthèse : « Traiter le rejet » introuvable" in result.output
+    assert "1 écart(s)" in result.output
+    [shot] = _screenshots(result.out_dir)
+    assert "synthese" in shot.name and shot.stat().st_size > 1000
+    assert shot.name in result.output and str(shot.parent) in result.output
+
+
+def test_check_portal_reports_a_refused_login_without_showing_the_password(
+    robot_cli: RobotCli,
+) -> None:
+    result = robot_cli("check-portal", CHORUS_PASSWORD="Pas-le-bon-mot-de-passe")
+
+    assert result.exit_code == 3, result.output
+    assert "Connexion : connexion refusée ou impossible" in result.output
+    assert "Identifiant ou mot de passe incorrect" in result.output
+    assert "Pas-le-bon-mot-de-passe" not in result.output
+
+
+def test_check_portal_tolerates_moved_columns_moved_blocks_and_changed_ids(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli
+) -> None:
+    fresh_sandbox.set_faults(reorder=True, layout_drift=True)
+
+    result = robot_cli("check-portal")
+
+    assert result.exit_code == 0, result.output
+    assert "0 écart(s)" in result.output
+
+
+def test_run_refuses_a_portal_whose_label_changed_and_acknowledges_nothing(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    # Passes once the runner calls robot.preflight.assert_portal_matches right after login.
+    numero = next(i["numero"] for i in fresh_sandbox.invoices("REJETEE") if not i["acquittee"])
+    plan = write_plan(tmp_path / "plan.csv", [{"numero_rejete": numero, "nouveau_numero": "D-1"}])
+    fresh_sandbox.set_faults(label_renames={"Traiter le rejet": "Traiter"})
+    before = _state(fresh_sandbox)
+
+    result = robot_cli("run", "--plan", str(plan), CHORUS_MAX_RETRIES="0")
+
+    assert result.exit_code == 3, result.output
+    assert "Traiter le rejet" in result.output
+    assert _state(fresh_sandbox) == before
+
+
+@pytest.mark.e2e
+def test_preflight_raises_a_portal_error_naming_each_removed_label(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    login(
+        page,
+        base_url=fresh_sandbox.url,
+        identifiant=fresh_sandbox.options.user,
+        password=fresh_sandbox.options.password,
+        otp=None,
+    )
+    fresh_sandbox.set_faults(label_removals=["Numéro d'engagement", "Acquittée"])
+
+    with pytest.raises(PortalError) as caught:
+        assert_portal_matches(page, fresh_sandbox.url)
+
+    message = str(caught.value)
+    assert "\n" not in message  # the runner reports the first line of the error
+    assert "Saisir une facture : « Numéro d'engagement » introuvable" in message
+    assert "Synthèse : Colonne « Acquittée » introuvable" in message
+    assert "Consultation de la facture : « Rejet › Acquittée » introuvable" in message
+    rows = check_portal(page, fresh_sandbox.url)
+    assert len(mismatches(rows)) == sum(1 for row in rows if not row.found) >= 3
+    assert render_table(rows).row_count == len(rows)
