@@ -24,7 +24,7 @@ sandbox: setup
 	$(VENV)/bin/chorus-sandbox serve --seed 12
 
 test: setup
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=12
 
 check: setup
 	$(VENV)/bin/ruff check robot pages scenarios sandbox tests bench

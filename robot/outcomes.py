@@ -118,7 +118,7 @@ def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[
                 correction={k: str(v) for k, v in row.correction.items()},
                 timeline=timeline,
                 traces=_artifacts(run_dir / "traces", row.numero_rejete, "{stem}*.zip"),
-                screenshots=_artifacts(run_dir / "screenshots", row.numero_rejete, "{stem}-*.png"),
+                screenshots=_artifacts(run_dir / "screenshots", row.numero_rejete, "{stem}-*.jpg"),
             )
         )
     return outcomes

@@ -100,15 +100,16 @@ class Recorder:
 
     # -- screenshots ------------------------------------------------------------------------
     def screenshot(self, page: Page, numero: str, label: str) -> Path | None:
-        """A full-page screenshot, named in order; never fails the work."""
+        """A screenshot of what the window shows (JPEG: a fraction of a full-page PNG's cost
+        on every click), named in order; never fails the work."""
         self._shot_seq += 1
         path = (
             self.screenshots_dir
-            / f"{safe_name(numero)}-{self._shot_seq:03d}-{safe_name(label)}.png"
+            / f"{safe_name(numero)}-{self._shot_seq:03d}-{safe_name(label)}.jpg"
         )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(path), full_page=True)
+            page.screenshot(path=str(path), type="jpeg", quality=70)
         except Exception as exc:
             logger.debug("capture impossible ({}) : {}", label, exc)
             return None

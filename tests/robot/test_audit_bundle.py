@@ -130,7 +130,7 @@ def test_every_invoice_has_a_trace_and_screenshots_around_its_clicks(
 ) -> None:
     traces = {p.stem for p in (audited_run.run_dir / "traces").glob("*.zip")}
     assert set(audited_run.numbers) <= {t.split("-part")[0] for t in traces}
-    shots = [p.name for p in (audited_run.run_dir / "screenshots").glob("*.png")]
+    shots = [p.name for p in (audited_run.run_dir / "screenshots").glob("*.jpg")]
     for action in ("Acquitter", "Traiter_le_rejet", "Confirmer_et_envoyer"):
         assert any(f"{action}-avant" in s for s in shots), action
         assert any(f"{action}-apr" in s for s in shots), action

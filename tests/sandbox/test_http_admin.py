@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -37,13 +38,18 @@ def test_admin_needs_the_bearer_token(fresh_sandbox: RunningSandbox) -> None:
 def test_admin_is_absent_without_a_configured_token(tmp_path: Path) -> None:
     app = create_app(SandboxOptions(data_dir=tmp_path, seed=1))
 
-    async def call() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
-            return await client.get("/_admin/invoices", headers={"Authorization": "Bearer x"})
+    def call() -> httpx.Response:
+        # Its own thread and event loop: pytest-playwright may hold this thread's loop.
+        async def get() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+                return await c.get("/_admin/invoices", headers={"Authorization": "Bearer x"})
+
+        return asyncio.run(get())
 
     try:
-        answer = asyncio.run(call())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            answer = pool.submit(call).result()
     finally:
         app.state.portal.store.close()
     assert answer.status_code == 404

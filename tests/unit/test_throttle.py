@@ -43,5 +43,5 @@ def test_static_files_are_not_delayed() -> None:
 
 def test_server_time_is_read_from_the_app_entry_of_server_timing() -> None:
     assert server_time_ms("latency;dur=300, app;dur=12.5") == 12.5
-    assert server_time_ms("app;desc=\"x\";dur=3") == 3.0
+    assert server_time_ms('app;desc="x";dur=3') == 3.0
     assert server_time_ms("") == 0.0

@@ -1,0 +1,73 @@
+"""The benchmark runs end to end on a tiny plan (N = 5) and writes every field — not its speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.rows import REQUIRED_FIELDS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One benchmark run: 5 rejections, one worker, no latency, audit off."""
+    out = tmp_path_factory.mktemp("bench-results")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
+    command = [sys.executable, "-m", "bench.run", "--n", "5", "--workers", "1"]
+    command += ["--latency", "0", "--audit", "off", "--floor-n", "2", "--out", str(out)]
+    completed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return out
+
+
+def _latest(results: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((results / "latest.json").read_text(encoding="utf-8"))
+    return data
+
+
+def test_benchmark_row_has_every_field_of_the_issue(results: Path) -> None:
+    (row,) = _latest(results)["rows"]
+    assert [field for field in REQUIRED_FIELDS if field not in row] == []
+    assert (row["n"], row["workers"], row["latency_ms"], row["audit"]) == (5, 1, 0, False)
+    assert row["rss_growth_pct"] is None  # only the long run measures growth
+
+
+def test_benchmark_row_figures_are_consistent_with_each_other(results: Path) -> None:
+    (row,) = _latest(results)["rows"]
+    assert row["done"] == 5 and row["exit_code"] == 0
+    assert row["invoices_per_minute"] == pytest.approx(5 / row["wall_s"] * 60, rel=0.02)
+    assert 0 < row["p50_s"] <= row["p95_s"] < row["wall_s"]
+    assert row["peak_rss_mb_per_worker"] >= row["peak_pss_mb_per_worker"] > 50  # a browser
+    assert row["floor_requests_per_invoice"] == 11
+    assert 0 < row["floor_s_per_invoice"] < row["p50_s"]
+    per_invoice = row["wall_s"] / row["n"]
+    assert row["ratio_to_floor"] == pytest.approx(
+        per_invoice / row["floor_s_per_invoice"], rel=0.02
+    )
+    assert row["server_s_per_invoice"] is not None and row["server_s_per_invoice"] > 0
+    assert any(kind.startswith("chromium") for kind in row["cpu_by_kind_s"])
+
+
+def test_benchmark_machine_block_records_the_load(results: Path) -> None:
+    machine = _latest(results)["machine"]
+    assert machine["cores"] >= 1
+    assert len(machine["load_average_start"]) == 3 and len(machine["load_average_end"]) == 3
+    assert isinstance(machine["preliminary"], bool)
+    assert machine["errors"] == []
+
+
+def test_benchmark_writes_a_markdown_table_and_a_png_chart_beside_the_json(results: Path) -> None:
+    table = (results / "latest.md").read_text(encoding="utf-8")
+    assert "| n5-l0-w1-off | 5 | 1 | 0 | off | 5 |" in table
+    assert "## Targets" in table
+    assert (results / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

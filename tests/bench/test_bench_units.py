@@ -1,0 +1,135 @@
+"""The benchmark's parts that need no browser: statistics, matrix, sampler, floor form, report."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+
+from bench.floor import entry_data
+from bench.matrix import (
+    BenchConfig,
+    default_matrix,
+    estimate_s,
+    floor_estimate_s,
+    long_run,
+    select,
+)
+from bench.measure import Sample, TreeSampler
+from bench.report import markdown, targets
+from bench.rows import growth_pct, percentile
+
+
+def test_percentile_interpolates_between_the_closest_ranks() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 50) == pytest.approx(2.5)
+    assert percentile(values, 95) == pytest.approx(3.85)
+    assert percentile([7.0], 95) == 7.0
+
+
+def _samples(early_mb: float, late_mb: float, n: int) -> list[Sample]:
+    return [
+        Sample(t_s=float(done), done=done, rss_mb=early_mb if done < n - 50 else late_mb,
+               pss_mb=early_mb / 2, processes=10)
+        for done in range(n + 1)
+    ]  # fmt: skip
+
+
+def test_growth_compares_transactions_100_to_149_with_the_last_fifty() -> None:
+    assert growth_pct(_samples(400.0, 440.0, 1000), 1000) == pytest.approx(10.0)
+    assert growth_pct(_samples(400.0, 440.0, 1000), 1000, "pss_mb") == pytest.approx(0.0)
+
+
+def test_growth_is_not_reported_for_runs_too_short_to_show_it() -> None:
+    assert growth_pct(_samples(400.0, 800.0, 100), 100) is None
+
+
+def test_only_keeps_the_named_configurations_and_refuses_unknown_ids() -> None:
+    configs = [*default_matrix(100), long_run(1000)]
+    chosen = select(configs, ["n100-l300-w1-on", "n1000-l0-w1-on"])
+    assert [c.id for c in chosen] == ["n100-l300-w1-on", "n1000-l0-w1-on"]
+    assert chosen[1].long
+    with pytest.raises(ValueError, match="n100-l0-w3-on"):
+        select(configs, ["n100-l0-w3-on"])
+
+
+def test_default_matrix_is_estimated_well_under_an_hour_on_the_reference_machine() -> None:
+    configs = default_matrix(100)
+    floors = {(c.n, c.latency_ms) for c in configs}
+    total = sum(estimate_s(c) for c in configs) + sum(
+        floor_estimate_s(n, lat, 25) for n, lat in floors
+    )
+    assert total < 50 * 60
+    assert {(c.latency_ms, c.workers, c.audit) for c in configs} >= {
+        (300, 1, True), (0, 2, True), (0, 1, False)
+    }  # fmt: skip
+
+
+def test_tree_sampler_counts_the_root_and_its_children() -> None:
+    script = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'input()']); input()"
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, text=True)
+    try:
+        sampler = TreeSampler(parent.pid)
+        deadline = time.monotonic() + 30
+        sample = sampler.sample(done=0)
+        while sample.processes < 2 and time.monotonic() < deadline:  # the grandchild is up
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                parent.wait(timeout=0.05)  # the throttle of this loop: the parent never ends here
+            sample = sampler.sample(done=0)
+        assert sample.processes == 2
+        assert sample.rss_mb >= sample.pss_mb > 1
+        assert set(sampler.cpu_by_kind()) == {"robot (python)"}
+    finally:
+        assert parent.stdin is not None
+        parent.stdin.write("\n\n")
+        parent.stdin.close()
+        parent.wait(timeout=30)
+
+
+def test_floor_form_copies_the_lines_with_the_portal_rate_values() -> None:
+    invoice = {
+        "cadre": "A1", "siret_destinataire": "12345678901234", "code_service": "SF01",
+        "type_facture": "FACTURE", "date_facture": "2026-11-02", "numero_engagement": "EJ-1",
+        "numero_marche": None, "numero_facture_origine": None, "commentaire": "",
+        "lignes": [
+            {"reference": "R1", "designation": "Conseil", "quantite": "2.00", "unite": "jour",
+             "prix_unitaire_ht": "100.50", "remise": "0.00", "taux_tva": "5.50"},
+        ],
+    }  # fmt: skip
+    data = entry_data(invoice, "FAC-1-B", "3", "token")
+    assert data["numero"] == "FAC-1-B" and data["compte_id"] == "3"
+    assert data["ligne-1-taux_tva"] == "5.5"
+    assert data["ligne-1-prix_unitaire_ht"] == str(Decimal("100.50"))
+    assert data["numero_marche"] == "" and data["action"] == "envoyer"
+
+
+def _row(**changes: object) -> dict[str, object]:
+    config = BenchConfig(n=100, workers=1, latency_ms=300, audit=True)
+    row: dict[str, object] = {
+        "id": config.id, "n": 100, "workers": 1, "latency_ms": 300, "audit": True,
+        "long": False, "invoices_per_minute": 20.0, "ratio_to_floor": 1.25,
+        "peak_rss_mb_per_worker": 900.0, "peak_pss_mb_per_worker": 380.0,
+        "rss_growth_pct": None, "cpu_by_kind_s": {"chromium renderer": 50.0},
+    }  # fmt: skip
+    row.update(changes)
+    return row
+
+
+def test_targets_say_which_are_met_and_which_were_not_measured() -> None:
+    verdicts = {t["target"]: t["verdict"] for t in targets([_row()])}
+    assert verdicts["robot ÷ floor ≤ 1.3 at 300 ms, 1 worker, audit on"] == "met"
+    assert verdicts["robot ÷ floor ≤ 1.3 at 300 ms, 1 worker, audit off"] == "not measured"
+    assert verdicts["peak memory ≤ 400 MB per worker (RSS)"] == "NOT met"
+    assert verdicts["peak memory ≤ 400 MB per worker (PSS)"] == "met"
+
+
+def test_markdown_marks_preliminary_figures_and_shows_each_row() -> None:
+    machine = {"preliminary": True, "preliminary_reasons": ["--quick sample"]}
+    text = markdown(machine, [_row()])
+    assert "> **Preliminary** — --quick sample." in text
+    assert "| n100-l300-w1-on | 100 | 1 | 300 | on |" in text
+    assert "chromium renderer 0.50" in text

@@ -1,0 +1,52 @@
+"""A night run: a plan of 30 through 5xx answers, latency jitter, sessions ending every few
+requests and random pop-ups — each invoice issued exactly once. (Its own file so that the
+suite's workers can run it beside the other resilience tests.)"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from cli_support import RobotCli
+from test_unattended_runs import _assert_each_carried_through_exactly_once, _plan
+
+from sandbox.server import RunningSandbox
+
+
+def test_plan_of_30_goes_through_5xx_latency_expiries_and_popups_each_issued_once(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    fresh_sandbox.reset(seed=30)
+    rows = _plan(fresh_sandbox, tmp_path, "NUIT")
+    assert len(rows) == 30
+    fresh_sandbox.set_faults(error_rate=0.2, latency_ms=5, jitter_ms=40, popup_rate=0.2)
+    done = threading.Event()
+    expiries = []
+
+    def expire_sessions_every_few_seconds() -> None:
+        # Sessions end under the robot's feet every few requests (as a short idle timeout would).
+        while not done.wait(20.0):
+            expiries.append(fresh_sandbox.admin("POST", "sessions/expire").json()["expired"])
+
+    expirer = threading.Thread(target=expire_sessions_every_few_seconds, daemon=True)
+    expirer.start()
+    try:
+        result = robot_cli(
+            "run",
+            "--plan",
+            str(tmp_path / "plan.csv"),
+            "--workers",
+            "2",
+            CHORUS_MAX_RETRIES="15",
+            CHORUS_RETRY_BUDGET_S="600",
+            CHORUS_TRACE="off",
+        )
+    finally:
+        done.set()
+        expirer.join()
+        fresh_sandbox.set_faults()
+    assert sum(expiries) >= 3
+    assert result.exit_code == 0, result.output
+    _assert_each_carried_through_exactly_once(fresh_sandbox, rows)
+    log = "\n".join(p.read_text("utf-8") for p in result.out_dir.glob("*/run.log"))
+    assert "échec technique" in log  # the 503s were met and overcome
