@@ -105,7 +105,7 @@ class Config:
     max_retries: int = 3
     retry_budget_s: int = 300
     slow_mo_ms: int = 0
-    recycle_every: int = 50
+    recycle_every: int = 10
     max_sessions: int = 2
     max_requests_per_min: int = 120
     notify_url: str | None = None

@@ -1,0 +1,240 @@
+"""``python -m bench.run``: measure the robot against the sandbox, write ``bench/results``.
+
+    python -m bench.run                      # the default matrix (7 runs of N = 100)
+    python -m bench.run --long               # … and the long run (N = 1000, memory growth)
+    python -m bench.run --quick              # a fast look (3 runs of N = 10)
+    python -m bench.run --workers 1,2 --latency 0 --audit on --n 50   # a cross product
+    python -m bench.run --list               # the configurations and their estimated time
+
+For each configuration the sandbox (its own process) is re-seeded with N rejections and the
+robot runs a plan reissuing all of them; for each (N, latency) the floor client is measured
+once on a freshly seeded sandbox. See ``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.floor import FloorError, FloorResult, measure_floor
+from bench.matrix import (
+    BenchConfig,
+    cross,
+    default_matrix,
+    estimate_s,
+    floor_estimate_s,
+    long_run,
+    quick_matrix,
+    select,
+)
+from bench.measure import load_average, machine_info
+from bench.report import write_results
+from bench.robot_run import RobotRunError, new_number, run_robot
+from bench.rows import make_row
+from sandbox.server import RunningSandbox, start_sandbox
+from sandbox.settings import SandboxOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Load average (1 min, per core) above which figures are marked preliminary.
+BUSY_LOAD_PER_CORE = 0.25
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"liste d'entiers attendue : « {text} »") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"liste d'entiers positifs attendue : « {text} »")
+    return values
+
+
+def _audits(text: str) -> list[bool]:
+    words = {"on": True, "off": False}
+    parts = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not parts or any(part not in words for part in parts):
+        raise argparse.ArgumentTypeError(f"« on », « off » ou « on,off » attendu : « {text} »")
+    return [words[part] for part in parts]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Mesure la vitesse et le coût du robot sur le bac à sable.",
+    )
+    p.add_argument(
+        "--n", type=int, default=None, help="rejets par run (défaut 100 ; 10 en --quick)"
+    )
+    p.add_argument("--workers", type=_ints, help="ex. 1,2,4 (avec --latency/--audit : produit)")
+    p.add_argument("--latency", type=_ints, help="latence par requête en ms, ex. 0,300")
+    p.add_argument("--audit", type=_audits, help="on, off ou on,off")
+    p.add_argument("--long", action="store_true", help="ajouter le run long (mémoire)")
+    p.add_argument("--long-n", type=int, default=1000, help="taille du run long (défaut 1000)")
+    p.add_argument("--quick", action="store_true", help="un petit échantillon, pour un coup d'œil")
+    p.add_argument("--only", default="", help="ids à mesurer, séparés par des virgules")
+    p.add_argument("--floor-n", type=int, default=25, help="factures du plancher (défaut 25)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="dossier")
+    p.add_argument("--robot-root", type=Path, default=ROOT, help="code du robot à mesurer")
+    p.add_argument("--browser", default=None, help="Chromium à lancer (CHORUS_BROWSER du robot)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="CHORUS_X=VALEUR",
+        help="réglage du robot en plus (ex. CHORUS_RECYCLE_EVERY=10), répétable",
+    )
+    p.add_argument("--work-dir", type=Path, default=None, help="dossier de travail (temporaire)")
+    p.add_argument("--keep-runs", action="store_true", help="garder les dossiers des runs")
+    p.add_argument("--preliminary", action="store_true", help="marquer les chiffres provisoires")
+    p.add_argument("--list", action="store_true", help="lister les configurations et s'arrêter")
+    return p
+
+
+def configurations(args: argparse.Namespace) -> list[BenchConfig]:
+    """The configurations the options ask for (ValueError for an unknown ``--only`` id)."""
+    if args.quick:
+        configs = quick_matrix(args.n or 10)
+    elif args.workers or args.latency or args.audit:
+        configs = cross(
+            args.n or 100,
+            args.workers or [1, 2, 4],
+            args.latency or [0, 300],
+            args.audit or [True, False],
+        )
+    else:
+        configs = default_matrix(args.n or 100)
+    if args.long:
+        configs.append(long_run(args.long_n))
+    only = [part.strip() for part in args.only.split(",") if part.strip()]
+    return select(configs, only)
+
+
+def _floors_needed(configs: Sequence[BenchConfig]) -> list[tuple[int, int]]:
+    return sorted({(c.n, c.latency_ms) for c in configs})
+
+
+def _print_plan(configs: Sequence[BenchConfig], floor_n: int) -> None:
+    total = sum(estimate_s(c) for c in configs)
+    total += sum(floor_estimate_s(n, lat, floor_n) for n, lat in _floors_needed(configs))
+    for config in configs:
+        print(f"  {config.id:<22} ~{estimate_s(config) / 60:5.1f} min")
+    print(f"Durée estimée sur une machine calme à 2 cœurs : ~{total / 60:.0f} min.")
+
+
+def _floor(
+    sandbox: RunningSandbox,
+    cache: dict[tuple[int, int], FloorResult],
+    n: int,
+    latency: int,
+    floor_n: int,
+) -> FloorResult:
+    key = (n, latency)
+    if key not in cache:
+        sandbox.set_faults(latency_ms=latency)
+        seeded = sandbox.reset(seed=n)
+        numbers = {numero: new_number(numero) for numero in seeded["rejected"]}
+        cache[key] = measure_floor(sandbox, min(floor_n, n), numbers, latency)
+        print(
+            f"  plancher N={n} latence {latency} ms : {cache[key].mean_s:.3f} s/facture "
+            f"({cache[key].requests_per_invoice:g} requêtes)",
+            flush=True,
+        )
+    return cache[key]
+
+
+def measure(
+    configs: Sequence[BenchConfig], args: argparse.Namespace, work: Path
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run every configuration; the rows measured and the errors met."""
+    rows: list[dict[str, Any]] = []
+    errors: list[str] = []
+    floors: dict[tuple[int, int], FloorResult] = {}
+    extra = dict(item.split("=", 1) for item in args.set)
+    if args.browser:
+        extra["CHORUS_BROWSER"] = args.browser
+    options = SandboxOptions(data_dir=work / "sandbox", seed=0)
+    with start_sandbox(options, mode="process") as sandbox:
+        for index, config in enumerate(configs, start=1):
+            print(f"[{index}/{len(configs)}] {config.id}", flush=True)
+            run_dir = work / config.id
+            try:
+                floor = _floor(sandbox, floors, config.n, config.latency_ms, args.floor_n)
+                run = run_robot(sandbox, config, run_dir, args.robot_root.resolve(), extra)
+            except (RobotRunError, FloorError) as exc:
+                errors.append(f"{config.id} : {exc}")
+                print(f"  échec : {exc}", file=sys.stderr, flush=True)
+                continue
+            row = make_row(run, floor)
+            rows.append(row)
+            print(
+                f"  {row['done']}/{row['n']} en {row['wall_s']} s — {row['invoices_per_minute']} "
+                f"factures/min, p50 {row['p50_s']} s, p95 {row['p95_s']} s, "
+                f"{row['peak_rss_mb_per_worker']} Mo RSS/navigateur, ÷ plancher "
+                f"{row['ratio_to_floor']} (charge {row['load_average_end'][0]})",
+                flush=True,
+            )
+            if not args.keep_runs:
+                shutil.rmtree(run_dir, ignore_errors=True)
+    return rows, errors
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if any("=" not in item or not item.startswith("CHORUS_") for item in args.set):
+        print("Option invalide : --set attend CHORUS_NOM=VALEUR.", file=sys.stderr)
+        return 2
+    try:
+        configs = configurations(args)
+    except ValueError as exc:
+        print(f"Option invalide : {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(configs)} configuration(s) :")
+    _print_plan(configs, args.floor_n)
+    if args.list:
+        return 0
+    machine = machine_info(ROOT, args.browser)
+    if args.set:
+        machine["robot_settings"] = args.set
+    if args.robot_root.resolve() != ROOT:
+        machine["robot_root"] = str(args.robot_root.resolve())  # a modified copy was measured
+    reasons = []
+    if args.quick:
+        reasons.append("--quick sample")
+    if args.preliminary:
+        reasons.append("marked preliminary by the operator")
+    cores = machine["cores"] or 1
+    if machine["load_average_start"][0] > BUSY_LOAD_PER_CORE * cores:
+        reasons.append(f"machine busy at start (load average {machine['load_average_start'][0]})")
+    started = time.monotonic()
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="chorus-bench-"))
+    try:
+        rows, errors = measure(configs, args, work)
+    finally:
+        if args.work_dir is None and not args.keep_runs:
+            shutil.rmtree(work, ignore_errors=True)
+    busy_end = max(row["load_average_end"][0] for row in rows) if rows else 0.0
+    if busy_end > BUSY_LOAD_PER_CORE * cores:
+        reasons.append(
+            f"machine busy during the runs (load average up to {busy_end} at a run's end)"
+        )
+    machine.update(
+        load_average_end=load_average(),
+        duration_s=round(time.monotonic() - started),
+        command="python -m bench.run " + " ".join(sys.argv[1:] if argv is None else argv),
+        preliminary=bool(reasons),
+        preliminary_reasons=reasons,
+        errors=errors,
+    )
+    for path in write_results(args.out, machine, rows):
+        print(f"Écrit : {path}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
