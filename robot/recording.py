@@ -39,6 +39,7 @@ class Recorder:
         self._parts: dict[str, list[Path]] = {}
         self._shots: dict[str, list[Path]] = {}
         self._shot_seq = 0
+        self._context_failed = False  # a failed transaction in the current context's video
 
     @property
     def tracing(self) -> bool:
@@ -74,6 +75,16 @@ class Recorder:
             logger.debug("trace partielle perdue pour {} : {}", self._current, exc)
 
     # -- transactions -----------------------------------------------------------------------
+    def context_closed(self, videos: list[Path]) -> None:
+        """The work context closed and its video files are complete: keep them or not."""
+        keep = self.video_mode == "on" or (
+            self.video_mode == "retain-on-failure" and self._context_failed
+        )
+        self._context_failed = False
+        if not keep:
+            for video in videos:
+                video.unlink(missing_ok=True)
+
     def begin(self, numero: str) -> None:
         self._current = numero
         if self.tracing and self._context is not None:
@@ -82,6 +93,7 @@ class Recorder:
     def end(self, numero: str, *, failed: bool) -> list[Path]:
         """Close the transaction's chunk; return the trace files kept for it."""
         self._current = None
+        self._context_failed |= failed
         keep = self.trace_mode == "on" or (self.trace_mode == "retain-on-failure" and failed)
         path = self.traces_dir / f"{safe_name(numero)}.zip"
         if self.tracing and self._context is not None:

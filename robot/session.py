@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from loguru import logger
@@ -168,9 +169,13 @@ class WorkSession:
 
     def _close_context(self) -> None:
         if self._context is not None:
+            videos = []
             if self.recorder is not None:
+                videos = [page.video for page in self._context.pages if page.video]
                 self.recorder.detach(self._context)
             _quietly(self._context.close)
+            if self.recorder is not None:
+                self.recorder.context_closed([Path(p) for p in map(_video_path, videos) if p])
         self._context = None
         self._page = None
 
@@ -206,6 +211,13 @@ class _Throttle:
             if slot > now:
                 self._clock.wait(slot - now)
         route.continue_()
+
+
+def _video_path(video: Any) -> str:
+    try:
+        return str(video.path())
+    except Exception:
+        return ""
 
 
 def _quietly(action: Any) -> None:

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_support import RobotCli, write_plan
 
 from sandbox.server import RunningSandbox
@@ -64,6 +65,7 @@ def _wait_until(predicate: Any, process: subprocess.Popen[bytes], what: str) -> 
     raise AssertionError(f"attente trop longue : {what}")
 
 
+@pytest.mark.slow
 def test_sigkill_at_five_moments_then_resume_issues_each_invoice_exactly_once(
     fresh_sandbox: RunningSandbox,
     robot_cli: RobotCli,

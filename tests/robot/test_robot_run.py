@@ -184,3 +184,21 @@ def test_two_workers_share_the_plan_and_issue_each_invoice_exactly_once(
     }
     assert workers == {"w1", "w2"}
     assert verify_bundle(run_dir) == []
+
+
+def test_videos_are_kept_for_a_browser_context_where_a_transaction_failed(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    taken = next(i["numero"] for i in fresh_sandbox.invoices("MISE_A_DISPOSITION"))
+    bad = _pending(fresh_sandbox)[0]
+    plan = write_plan(
+        tmp_path / "plan.csv", [{"numero_rejete": bad["numero"], "nouveau_numero": taken}]
+    )
+
+    result = robot_cli("run", "--plan", str(plan), CHORUS_VIDEO="retain-on-failure")
+
+    assert result.exit_code == 1, result.output
+    run_dir = result.runs()[-1]
+    videos = list((run_dir / "videos").glob("*.webm"))
+    assert videos and all(v.stat().st_size > 0 for v in videos)
+    assert verify_bundle(run_dir) == []
