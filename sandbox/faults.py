@@ -43,6 +43,7 @@ class Knobs:
     jitter_ms: int = 0
     error_rate: float = 0.0
     session_idle_s: float = 0
+    session_max_requests: int = 0  # a logged-in session ends after serving this many pages
     maintenance: bool = False
     popup_rate: float = 0.0
     slow_list_ms: int = 0

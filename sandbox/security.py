@@ -70,6 +70,7 @@ class Session:
     otp: OtpChallenge | None = field(default=None, repr=False)
     window_closed: bool = False
     flashes: list[tuple[str, str]] = field(default_factory=list)
+    served: int = 0  # requests served while logged in (the « expire after N requests » knob)
 
     @property
     def logged_in(self) -> bool:
@@ -121,7 +122,9 @@ class SessionStore:
         for sid in stale:
             del self._sessions[sid]
 
-    def get(self, sid: str | None, *, idle_s: float = 0) -> tuple[Session | None, bool]:
+    def get(
+        self, sid: str | None, *, idle_s: float = 0, max_requests: int = 0
+    ) -> tuple[Session | None, bool]:
         """The live session for ``sid`` and whether a session was found but had expired.
 
         A found session is touched (its idle timer restarts).
@@ -137,6 +140,11 @@ class SessionStore:
             if idle_s > 0 and session.logged_in and now - session.last_seen > idle_s:
                 del self._sessions[sid]
                 return None, True
+            if session.logged_in:
+                session.served += 1
+                if max_requests > 0 and session.served > max_requests:
+                    del self._sessions[sid]
+                    return None, True
             session.last_seen = now
             return session, False
 

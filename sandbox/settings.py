@@ -45,6 +45,7 @@ class SandboxOptions:
     jitter_ms: int = 0
     error_rate: float = 0.0
     session_idle_s: float = 0
+    session_max_requests: int = 0
     maintenance: bool = False
     popup_rate: float = 0.0
     slow_list_ms: int = 0
@@ -62,7 +63,7 @@ class SandboxOptions:
         """Raise :class:`OptionError` when a value is out of range."""
         if not 0 <= self.port <= 65535:
             raise OptionError(f"Port invalide : {self.port} (attendu entre 0 et 65535).")
-        for name in ("seed", "latency_ms", "jitter_ms", "slow_list_ms"):
+        for name in ("seed", "latency_ms", "jitter_ms", "slow_list_ms", "session_max_requests"):
             if getattr(self, name) < 0:
                 raise OptionError(f"L'option {_flag(name)} ne peut pas être négative.")
         for name in ("session_idle_s", "acheminement_s"):

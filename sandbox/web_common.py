@@ -144,8 +144,10 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         sid = Request(scope).cookies.get(SESSION_COOKIE)
-        idle = self.portal.faults.knobs.session_idle_s
-        session, expired = self.portal.sessions.get(sid, idle_s=idle)
+        knobs = self.portal.faults.knobs
+        session, expired = self.portal.sessions.get(
+            sid, idle_s=knobs.session_idle_s, max_requests=knobs.session_max_requests
+        )
         state = scope.setdefault("state", {})
         state["session"], state["session_expired"] = session, expired
 
