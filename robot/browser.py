@@ -15,6 +15,7 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 from robot.browser_setup import QUIET_FLAGS, find_chromium
+from robot.config import Config
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,16 @@ class BrowserSettings:
     headless: bool = True
     timeout_ms: int = 15_000
     slow_mo_ms: int = 0
+
+
+def settings_for(config: Config) -> BrowserSettings:
+    """The browser settings a configuration asks for."""
+    return BrowserSettings(
+        executable=config.browser,
+        headless=config.headless,
+        timeout_ms=config.timeout_ms,
+        slow_mo_ms=config.slow_mo_ms,
+    )
 
 
 def launch(playwright: Playwright, settings: BrowserSettings) -> Browser:

@@ -196,7 +196,7 @@ def check_portal(
 
     from playwright.sync_api import Error as PlaywrightError
 
-    from robot.listing import settings_from
+    from robot.browser import settings_for
     from robot.preflight import check_session, mismatches, render_table
     from robot.rundir import PARIS
     from robot.session import WorkSession
@@ -206,7 +206,7 @@ def check_portal(
     folder = config.output_dir / f"check-portal-{datetime.now(PARIS):%Y%m%d-%H%M%S}"
     portal = open_portal(config)
     try:
-        with WorkSession(portal, settings_from(config)) as session:
+        with WorkSession(portal, settings_for(config)) as session:
             rows = check_session(session, screenshot_dir=folder)
     except PlaywrightError as exc:
         reason = (str(exc).strip().splitlines() or ["erreur du navigateur"])[0]

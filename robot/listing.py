@@ -9,7 +9,7 @@ from playwright.sync_api import Error as PlaywrightError
 from rich.console import Console
 from rich.table import Table
 
-from robot.browser import BrowserSettings
+from robot.browser import settings_for
 from robot.config import Config
 from robot.outcomes import EXIT_OK, EXIT_SYSTEM
 from robot.plan_template import write_plan_template
@@ -19,18 +19,9 @@ from scenarios import BusinessError, PortalError, Rejection
 from scenarios.collect import collect_rejections
 
 
-def settings_from(config: Config) -> BrowserSettings:
-    return BrowserSettings(
-        executable=config.browser,
-        headless=config.headless,
-        timeout_ms=config.timeout_ms,
-        slow_mo_ms=config.slow_mo_ms,
-    )
-
-
 def fetch_rejections(config: Config, portal: PortalTarget) -> list[Rejection]:
     """Log in, read every rejection with its invoice's details, log out."""
-    with WorkSession(portal, settings_from(config)) as session:
+    with WorkSession(portal, settings_for(config)) as session:
         try:
             return collect_rejections(session.page, details=True)
         finally:

@@ -132,7 +132,8 @@ def worker_main(job: WorkerJob, stop_event: Any, secrets_queue: Any) -> None:
         embedded=job.portal["embedded"],
         maildir=maildir,
     )
-    from robot.runner import browser_settings, requests_per_min
+    from robot.browser import settings_for
+    from robot.runner import requests_per_min
 
     journal = Journal(job.journal)
     recorder = Recorder(job.run_dir, trace=job.config.trace, video=job.config.video)
@@ -141,7 +142,7 @@ def worker_main(job: WorkerJob, stop_event: Any, secrets_queue: Any) -> None:
             logger.contextualize(worker=job.name),
             WorkSession(
                 portal,
-                browser_settings(job.config),
+                settings_for(job.config),
                 recorder,
                 requests_per_min=requests_per_min(job.config, portal),
             ) as session,

@@ -21,7 +21,7 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 
 from robot.audit import EventLog
-from robot.browser import BrowserSettings
+from robot.browser import settings_for
 from robot.config import Config
 from robot.journal import Journal
 from robot.outcomes import (
@@ -57,15 +57,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str, str], None]  # (invoice number, final state)
-
-
-def browser_settings(config: Config) -> BrowserSettings:
-    return BrowserSettings(
-        executable=config.browser,
-        headless=config.headless,
-        timeout_ms=config.timeout_ms,
-        slow_mo_ms=config.slow_mo_ms,
-    )
 
 
 def requests_per_min(config: Config, portal: PortalTarget) -> int:
@@ -165,7 +156,7 @@ class Runner:
         recorder = Recorder(self.run_dir.root, trace=self.config.trace, video=self.config.video)
         rpm = requests_per_min(self.config, self.portal)
         with WorkSession(
-            self.portal, browser_settings(self.config), recorder, requests_per_min=rpm
+            self.portal, settings_for(self.config), recorder, requests_per_min=rpm
         ) as session:
             try:
                 # Preflight: refuse to act on a portal that no longer matches (exit 3).

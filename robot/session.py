@@ -52,7 +52,6 @@ class WorkSession:
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
-        self.logins = 0
         #: Server time the portal reported (``Server-Timing: app;dur=…``), in milliseconds.
         self.server_ms = 0.0
 
@@ -87,12 +86,6 @@ class WorkSession:
         assert self._page is not None
         return self._page
 
-    @property
-    def context(self) -> BrowserContext:
-        self.page  # noqa: B018 - makes sure we are logged in
-        assert self._context is not None
-        return self._context
-
     # -- login ------------------------------------------------------------------------------
     def login(self) -> None:
         """Log in in an untraced context and open a work context with its cookies."""
@@ -103,7 +96,6 @@ class WorkSession:
             if isinstance(value, str) and len(value) >= 8:
                 register(value)  # session cookies never appear in any artifact
         self._open_work_context(state, home_url)
-        self.logins += 1
         logger.info("Connecté au portail {}", self.portal.url)
 
     def _open_work_context(self, state: Any, url: str) -> None:

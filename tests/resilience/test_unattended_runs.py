@@ -49,6 +49,17 @@ def _assert_each_carried_through_exactly_once(
         assert len(issued) == 1, row
 
 
+def _start_robot(robot_env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
+    """``chorus-robot run --plan plan.csv`` in the background, as a scheduler starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "robot.cli", "run", "--plan", str(tmp_path / "plan.csv")],
+        env={**os.environ, **robot_env},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def _run_dir(output_dir: Path) -> Path:
     [run_dir] = [p for p in output_dir.iterdir() if p.is_dir() and p.name[:8].isdigit()]
     return run_dir
@@ -109,13 +120,7 @@ def test_killed_browser_is_replaced_and_the_run_completes(
     fresh_sandbox.reset(seed=3)
     rows = _plan(fresh_sandbox, tmp_path, "CRASH")
     out = Path(robot_env["CHORUS_OUTPUT_DIR"])
-    robot = subprocess.Popen(
-        [sys.executable, "-m", "robot.cli", "run", "--plan", str(tmp_path / "plan.csv")],
-        env={**os.environ, **robot_env},
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    robot = _start_robot(robot_env, tmp_path)
     try:
         _wait_until(
             lambda: any(
@@ -191,13 +196,7 @@ def test_sigterm_finishes_the_current_step_and_a_resume_completes(
     fresh_sandbox.reset(seed=4)
     rows = _plan(fresh_sandbox, tmp_path, "TERM")
     out = Path(robot_env["CHORUS_OUTPUT_DIR"])
-    robot = subprocess.Popen(
-        [sys.executable, "-m", "robot.cli", "run", "--plan", str(tmp_path / "plan.csv")],
-        env={**os.environ, **robot_env},
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    robot = _start_robot(robot_env, tmp_path)
     try:
         _wait_until(
             lambda: any('"step"' in p.read_text("utf-8") for p in out.glob("*/events.jsonl")),
