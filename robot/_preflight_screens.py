@@ -19,8 +19,10 @@ from pages import (
     EntryForm,
     InvoicePage,
     LoginPage,
+    LoginRequired,
     Navigator,
     PageError,
+    PortalUnavailable,
     RejectionWindow,
     SearchPage,
     SynthesePage,
@@ -31,7 +33,7 @@ from pages import search as search_labels
 from pages import synthese as synthese_labels
 from pages.navigation import Labels as NavLabels
 from pages.navigation import forget_urls
-from scenarios import ScenarioError
+from scenarios import PortalError, ScenarioError, SessionLost
 
 Elements = dict[str, Locator]
 
@@ -78,6 +80,16 @@ def reason(exc: BaseException) -> str:
     return lines[0][:200] if lines else exc.__class__.__name__
 
 
+def is_transient(exc: BaseException) -> bool:
+    """An error that says the portal is down or the session lost, not that it changed."""
+    if isinstance(exc, (PortalUnavailable, LoginRequired, SessionLost)):
+        return True
+    if isinstance(exc, PlaywrightError):  # a crashed page or browser
+        return True
+    cause = exc.__cause__
+    return isinstance(exc, PortalError) and cause is not None and is_transient(cause)
+
+
 class Preflight:
     """One pass over the portal's screens, collecting rows."""
 
@@ -92,6 +104,9 @@ class Preflight:
         self.nav = Navigator(page, base_url)
         self.invoice_url = ""
         self.invoice_rejected = False
+        #: Why screens could not be reached when the portal was down or the session lost
+        #: (not a changed portal: the run retries those).
+        self.transient: list[BaseException] = []
 
     def run(self) -> list[CheckRow]:
         forget_urls()  # reach every screen by its links, as the robot does the first time
@@ -124,6 +139,8 @@ class Preflight:
                 return True
             found = {name: bool(loc.count()) for name, loc in (elements or {}).items()}
         except (PageError, ScenarioError, PlaywrightError) as exc:
+            if is_transient(exc):
+                self.transient.append(exc)
             shot = self._screenshot(screen)
             self.rows.append(
                 CheckRow(screen, ACCESS, False, shot, f"écran inaccessible ({reason(exc)})")

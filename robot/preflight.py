@@ -22,10 +22,11 @@ from playwright.sync_api import Page
 from rich.table import Table
 from rich.text import Text
 
+from pages import LoginRequired
 from robot._preflight_screens import CheckRow, Preflight, reason
 from robot.browser import new_context
 from robot.session import WorkSession
-from scenarios import PortalChanged, ScenarioError
+from scenarios import PortalChanged, PortalError, ScenarioError, SessionLost
 
 __all__ = [
     "CheckRow",
@@ -98,11 +99,21 @@ def mismatches(rows: Iterable[CheckRow]) -> list[str]:
 
 
 def assert_portal_matches(page: Page, base_url: str) -> None:
-    """Run the preflight on a logged-in ``page``; PortalError naming every mismatch.
+    """Run the preflight on a logged-in ``page``; PortalChanged naming every mismatch.
 
-    Meant for right after login, before the robot's first click.
+    Meant for right after login, before the robot's first click. A screen out of reach because
+    the portal answered an error page or the session ended raises PortalError / SessionLost
+    instead, which the run retries: only a portal that answers and differs stops the run.
     """
-    problems = mismatches(check_portal(page, base_url))
+    preflight = Preflight(page, base_url, None)
+    problems = mismatches(preflight.run())
+    if problems and preflight.transient:
+        # The portal was down or the session ended on the way: not a change; retried.
+        first = preflight.transient[0]
+        what = f"Vérification du portail : {reason(first)}"
+        if isinstance(first, (LoginRequired, SessionLost)):
+            raise SessionLost(what) from first
+        raise PortalError(what) from first
     if problems:
         raise PortalChanged(
             "Le portail ne correspond plus aux écrans que le robot connaît ("
