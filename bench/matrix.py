@@ -61,9 +61,9 @@ def quick_matrix(n: int = 10) -> list[BenchConfig]:
     ]
 
 
-def long_run(n: int = 1000) -> BenchConfig:
-    """The long run: one worker, 0 ms, audit on (what a nightly run of a big backlog does)."""
-    return BenchConfig(n=n, workers=1, latency_ms=0, audit=True, long=True)
+def long_run(n: int = 1000, workers: int = 1) -> BenchConfig:
+    """The long run: 0 ms, audit on (what a nightly run of a big backlog does)."""
+    return BenchConfig(n=n, workers=workers, latency_ms=0, audit=True, long=True)
 
 
 def select(configs: Iterable[BenchConfig], only: Sequence[str]) -> list[BenchConfig]:

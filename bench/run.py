@@ -76,6 +76,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--audit", type=_audits, help="on, off ou on,off")
     p.add_argument("--long", action="store_true", help="ajouter le run long (mémoire)")
     p.add_argument("--long-n", type=int, default=1000, help="taille du run long (défaut 1000)")
+    p.add_argument(
+        "--long-workers",
+        type=int,
+        default=1,
+        help="workers du run long (défaut 1 ; 2 le fait en deux fois moins de temps)",
+    )
     p.add_argument("--quick", action="store_true", help="un petit échantillon, pour un coup d'œil")
     p.add_argument("--only", default="", help="ids à mesurer, séparés par des virgules")
     p.add_argument("--floor-n", type=int, default=25, help="factures du plancher (défaut 25)")
@@ -110,7 +116,7 @@ def configurations(args: argparse.Namespace) -> list[BenchConfig]:
     else:
         configs = default_matrix(args.n or 100)
     if args.long:
-        configs.append(long_run(args.long_n))
+        configs.append(long_run(args.long_n, args.long_workers))
     only = [part.strip() for part in args.only.split(",") if part.strip()]
     return select(configs, only)
 

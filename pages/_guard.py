@@ -73,6 +73,9 @@ def login_form(page: Page) -> Locator:
 def raise_for_error_page(page: Page, *, login_allowed: bool = False) -> None:
     """Raise if the page is one of the portal's error pages or its login form."""
     headings = error_heading(page)
+    suspects = headings if login_allowed else headings.or_(login_form(page))
+    if not suspects.count():  # the usual case, in one query
+        return
     if headings.count():
         title = " ".join(headings.first.inner_text().split())
         raise PortalUnavailable(f"Le portail affiche « {title} » ({_where(page)}).")

@@ -102,16 +102,20 @@ def per_page_box(page: Page) -> Locator:
     return page.get_by_label(PaginationLabels.PER_PAGE)
 
 
-def set_rows_per_page(page: Page, rows: int, expected: Locator, what: str) -> None:
-    """Choose « Lignes par page » = ``rows`` and « Afficher », when the list offers it."""
+def set_rows_per_page(page: Page, rows: int, expected: Locator, what: str) -> bool:
+    """Choose « Lignes par page » = ``rows`` and « Afficher », when the list offers it.
+
+    True when the list was reloaded for it (False: no such choice, or already shown).
+    """
     box = per_page_box(page)
     if not box.count():
-        return
+        return False
     if box.input_value() == str(rows):
-        return
+        return False
     box.select_option(str(rows))
     with navigation(page, expected, what):
         page.get_by_role("button", name=PaginationLabels.SHOW, exact=True).click()
+    return True
 
 
 def rewind(page: Page, expected: Locator, what: str) -> None:

@@ -19,7 +19,7 @@ from pages.entry_form import EntryForm
 from pages.errors import ElementMissing
 from pages.rejection_window import RejectionWindow
 from pages.search import SearchPage
-from pages.synthese import SynthesePage
+from pages.synthese import DEFAULT_ROWS_PER_PAGE, SynthesePage
 
 
 class Labels:
@@ -127,11 +127,20 @@ class Navigator(PageObject):
         self._follow(self.access_domain, self.emises_link, "Facturation")
         self._remember(self.DOMAIN)
 
-    def synthese(self) -> SynthesePage:
-        """Open « Synthèse »."""
+    def synthese(self, rows_per_page: int | None = DEFAULT_ROWS_PER_PAGE) -> SynthesePage:
+        """Open « Synthèse », showing ``rows_per_page`` rows per page when the list offers it.
+
+        The address the list shows after « Afficher » is remembered in place of the tab's, so
+        the next visit shows that many rows at once (one page load instead of two) — when the
+        portal keeps the choice in the address; otherwise it is chosen again each time.
+        """
         target = SynthesePage(self.page)
-        self._emises_tab(self.SYNTHESE, Labels.SYNTHESE, target.table.or_(target.empty_notice))
-        return target.wait()
+        key = self.SYNTHESE if rows_per_page is None else f"{self.SYNTHESE}-{rows_per_page}"
+        self._emises_tab(key, Labels.SYNTHESE, target.table.or_(target.empty_notice))
+        target.wait()
+        if rows_per_page is not None and target.show_rows(rows_per_page):
+            self._remember(key)
+        return target
 
     def search(self) -> SearchPage:
         """Open « Rechercher »."""

@@ -115,11 +115,11 @@ class SearchPage(PageObject):
         """Fill the form (empty criteria are cleared), search, read every page of results."""
         self.wait()
         with portal_timeouts("Rechercher"):
-            self.numero.fill(numero or "")
+            _type(self.numero, numero or "")
             choose(self.statut, statut or Labels.STATUT_ALL, Labels.STATUT, placeholder_ok=True)
-            self.destinataire.fill(destinataire or "")
-            self.deposee_du.fill(format_date_iso(deposee_du) if deposee_du else "")
-            self.deposee_au.fill(format_date_iso(deposee_au) if deposee_au else "")
+            _type(self.destinataire, destinataire or "")
+            _type(self.deposee_du, format_date_iso(deposee_du) if deposee_du else "")
+            _type(self.deposee_au, format_date_iso(deposee_au) if deposee_au else "")
         ready = self.results.or_(self.no_result)
         with navigation(self.page, ready, "Rechercher"):
             self.submit_button.click()
@@ -165,6 +165,12 @@ class SearchPage(PageObject):
             )
             for row in table_rows
         ]
+
+
+def _type(field: Locator, value: str) -> None:
+    """Type ``value``; an empty criterion only clears a field that holds something."""
+    if value or field.input_value():
+        field.fill(value)
 
 
 def matching(rows: list[SearchRow], numero: str) -> list[SearchRow]:

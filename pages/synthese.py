@@ -34,6 +34,7 @@ class Labels:
     COL_ACQUITTEE = "Acquittée"
     SELECT = "Sélectionner la facture {numero}"
     PROCESS = "Traiter le rejet"
+    PROCESSED = "Le rejet de la facture {numero} a été traité."
     EMPTY = "Aucune facture à traiter."
 
 
@@ -138,6 +139,19 @@ class SynthesePage(PageObject):
                 self._first_page(None)
         return said
 
+    def confirms_processed(self, numero: str, said: Iterable[str]) -> bool:
+        """Whether the page shown after « Traiter le rejet » proves ``numero`` was processed.
+
+        Both must hold: the portal's status message for that invoice among ``said``, and the
+        invoice gone from the list on this page. False leaves the proof to the consultation
+        page (« Rejet traité : Oui »).
+        """
+        wanted = clean(Labels.PROCESSED.format(numero=numero)).casefold()
+        if not any(clean(message).casefold() == wanted for message in said):
+            return False
+        with portal_timeouts("Synthèse"):
+            return not self.checkbox(numero).count()
+
     def _tick_on_some_page(self, pending: dict[str, str]) -> list[str]:
         """From the current page on, find a page with pending invoices; tick them there."""
         for _ in each_page(self.page, self._ready, "Synthèse"):
@@ -149,6 +163,16 @@ class SynthesePage(PageObject):
                         self.checkbox(pending[key]).check()
                 return here
         return []
+
+    def show_rows(self, rows_per_page: int) -> bool:
+        """Show ``rows_per_page`` rows per page; True when that reloaded the list on page 1."""
+        self.wait()
+        if not self.table.count():
+            return False
+        if not set_rows_per_page(self.page, rows_per_page, self._ready, "Synthèse"):
+            return False
+        current, _ = page_position(self.page)
+        return current <= 1
 
     def _first_page(self, rows_per_page: int | None) -> None:
         self.wait()

@@ -17,6 +17,7 @@ from loguru import logger
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    CDPSession,
     Page,
     Playwright,
     Request,
@@ -52,6 +53,7 @@ class WorkSession:
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
+        self._cdp: CDPSession | None = None
         #: Server time the portal reported (``Server-Timing: app;dur=…``), in milliseconds.
         self.server_ms = 0.0
 
@@ -130,6 +132,23 @@ class WorkSession:
         self._open_work_context(state, url)
         logger.debug("Contexte du navigateur renouvelé")
 
+    def release_memory(self) -> None:
+        """Have the page's renderer collect its garbage now, between two transactions.
+
+        Chromium keeps every page the robot left (documents, DOM, scripts) until memory gets
+        scarce, which on a large machine means hundreds of megabytes per worker. A collection
+        costs ~15 ms; measured over 20 invoices the renderer stays near 120 MB instead of
+        growing past 700 MB (bench/README.md). Chromium only (CDP); never fails the run.
+        """
+        if self._context is None or self._page is None or self._page.is_closed():
+            return
+        try:
+            if self._cdp is None:
+                self._cdp = self._context.new_cdp_session(self._page)
+            self._cdp.send("HeapProfiler.collectGarbage")
+        except Exception:  # another browser, or a crashed one: the next step will tell
+            self._cdp = None
+
     def _login_state(self) -> tuple[Any, str]:
         context = new_context(self.browser, self.settings)
         try:
@@ -170,6 +189,7 @@ class WorkSession:
                 self.recorder.context_closed([Path(p) for p in map(_video_path, videos) if p])
         self._context = None
         self._page = None
+        self._cdp = None
 
 
 _APP_TIMING = re.compile(r"(?:^|,)\s*app\s*;[^,]*?dur=([0-9.]+)")

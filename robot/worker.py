@@ -114,6 +114,8 @@ class Worker:
             if self.config.recycle_every and self._since_recycle >= self.config.recycle_every:
                 self._since_recycle = 0
                 self.session.recycle()
+            else:
+                self.session.release_memory()
 
     # -- one transaction --------------------------------------------------------------------
     def carry(

@@ -1,4 +1,9 @@
-"""Step 2 — process the rejection: tick the invoice in « Synthèse », « Traiter le rejet »."""
+"""Step 2 — process the rejection: tick the invoice in « Synthèse », « Traiter le rejet ».
+
+Verified on the page the click leads to — the portal's message for that invoice and the
+invoice gone from the list — or, when that page does not prove it, on the invoice's
+consultation page (« Rejet traité : Oui » and the action in its history).
+"""
 
 from __future__ import annotations
 
@@ -51,7 +56,18 @@ def process(page: Page, rejection: Rejection, *, dry_run: bool = False) -> StepR
             raise BusinessError(
                 f"La facture {numero} doit être acquittée avant de traiter le rejet."
             )
-        said = Navigator(page).synthese().process_rejection([numero])
+        synthese = Navigator(page).synthese()
+        said = synthese.process_rejection([numero])
+        if synthese.confirms_processed(numero, said):
+            # The portal says so and the invoice left « Synthèse »: no need to reopen it.
+            return StepResult(
+                Step.PROCESS,
+                Outcome.DONE,
+                "Rejet traité.",
+                before=before,
+                after={**before, "rejet_traite": True, "synthese": "sortie de la liste"},
+                portal_messages=tuple(said),
+            )
         after_record = InvoicePage(page).goto(record.url).read()
     after = _state(after_record)
     done = after_record.rejet_traite and any(

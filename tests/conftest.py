@@ -35,9 +35,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config
+) -> dict[str, Any]:
     args = dict(browser_type_launch_args)
-    executable = find_chromium()
+    executable = find_chromium(headless=not pytestconfig.getoption("--headed"))
     if executable is not None:
         args["executable_path"] = executable
     args["args"] = [*args.get("args", []), *QUIET_FLAGS]

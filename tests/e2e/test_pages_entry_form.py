@@ -9,26 +9,16 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from portal_support import log_in
 
 from pages import EntryForm, FormRejected, InvoiceLine, Navigator, OptionUnavailable
 from sandbox.server import RunningSandbox
-from scenarios import login
 
 pytestmark = pytest.mark.e2e
 
 DUPLICATE = (
     "Vous avez déjà déposé une demande de paiement avec ce numéro de facture pour cette structure"
 )
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def _line(designation: str, quantite: str, prix: str, taux: str = "20") -> InvoiceLine:
@@ -63,7 +53,7 @@ def test_siret_loads_the_services_of_its_structure(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     model = _model(fresh_sandbox)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     form = Navigator(page).entry_form()
     for name, locator in form.expected_elements().items():
         expect(locator, name).to_be_attached()
@@ -79,7 +69,7 @@ def test_siret_loads_the_services_of_its_structure(
 def test_lines_are_added_removed_and_totalled_live(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     lignes = Navigator(page).entry_form().lignes
     lignes.set_lines(
         [_line("A", "2", "100"), _line("B", "1", "50.25", "5.5"), _line("C", "3", "1")]
@@ -97,7 +87,7 @@ def test_lines_are_added_removed_and_totalled_live(
 def test_empty_form_is_refused_with_the_portals_own_messages(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     form = Navigator(page).entry_form()
     with pytest.raises(FormRejected) as refused:
         form.submit()
@@ -112,7 +102,7 @@ def test_duplicate_number_is_refused_with_the_portals_message(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     model = _model(fresh_sandbox)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     form = Navigator(page).entry_form()
     _fill_valid(form, model, model["numero"])
     with pytest.raises(FormRejected) as refused:
@@ -127,7 +117,7 @@ def test_attachment_with_a_forbidden_format_is_refused(
     model = _model(fresh_sandbox)
     program = tmp_path / "programme.exe"
     program.write_bytes(b"MZ")
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     form = Navigator(page).entry_form()
     _fill_valid(form, model, "PJ-REFUSEE-1")
     form.pieces_jointes.attach([program])
@@ -142,7 +132,7 @@ def test_valid_form_is_sent_after_confirmation(
     model = _model(fresh_sandbox)
     proof = tmp_path / "bon-de-commande.pdf"
     proof.write_bytes(b"%PDF-1.4\n")
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     form = Navigator(page).entry_form()
     _fill_valid(form, model, "NOUVELLE-0001")
     form.pieces_jointes.attach([proof])
@@ -161,7 +151,7 @@ def test_valid_form_is_sent_after_confirmation(
 
 def test_draft_is_saved_without_being_sent(page: Page, fresh_sandbox: RunningSandbox) -> None:
     model = _model(fresh_sandbox)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     form = Navigator(page).entry_form()
     _fill_valid(form, model, "BROUILLON-0001")
     said = form.save_draft()

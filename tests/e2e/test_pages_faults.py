@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from portal_support import log_in
 
 from pages import (
     InvoicePage,
@@ -13,19 +14,8 @@ from pages import (
     RejectionWindow,
 )
 from sandbox.server import RunningSandbox
-from scenarios import login
 
 pytestmark = pytest.mark.e2e
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def _pending(sandbox: RunningSandbox) -> list[str]:
@@ -36,7 +26,7 @@ def test_information_popup_on_every_page_is_dismissed_and_work_goes_on(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.set_faults(popup_rate=1.0)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     numero = _pending(fresh_sandbox)[0]
     invoice = Navigator(page).search().open(numero, statut="Rejetée")
     invoice.acknowledge()
@@ -48,7 +38,7 @@ def test_layout_drift_changes_nothing_for_the_page_objects(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.set_faults(layout_drift=True)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     window = RejectionWindow(page)
     assert {row.numero for row in window.rows()} == set(_pending(fresh_sandbox))
     window.acknowledge([_pending(fresh_sandbox)[0]])
@@ -62,7 +52,7 @@ def test_layout_drift_changes_nothing_for_the_page_objects(
 def test_service_unavailable_page_raises_portal_unavailable(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     fresh_sandbox.set_faults(error_rate=1.0)
     with pytest.raises(PortalUnavailable, match="Service indisponible"):
         Navigator(page).synthese()
@@ -71,7 +61,7 @@ def test_service_unavailable_page_raises_portal_unavailable(
 def test_maintenance_page_raises_portal_unavailable(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     url = Navigator(page).search().search(numero=_pending(fresh_sandbox)[0])[0].href
     fresh_sandbox.set_faults(maintenance=True)
     with pytest.raises(PortalUnavailable, match="Maintenance en cours"):
@@ -79,7 +69,7 @@ def test_maintenance_page_raises_portal_unavailable(
 
 
 def test_expired_session_raises_login_required(page: Page, fresh_sandbox: RunningSandbox) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     fresh_sandbox.set_faults(session_idle_s=0.001)
     with pytest.raises(LoginRequired, match="session expirée"):
         Navigator(page).synthese()
@@ -89,7 +79,7 @@ def test_expired_session_raises_login_required(page: Page, fresh_sandbox: Runnin
 def test_refused_request_page_raises_portal_unavailable(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     invoice = Navigator(page).search().open(_pending(fresh_sandbox)[0], statut="Rejetée")
     # a stale form: its anti-forgery token no longer matches the session
     page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'x')")
@@ -100,7 +90,7 @@ def test_refused_request_page_raises_portal_unavailable(
 def test_portal_too_slow_to_answer_raises_portal_unavailable(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     fresh_sandbox.set_faults(latency_ms=3000)
     page.set_default_navigation_timeout(500)
     page.set_default_timeout(500)
@@ -111,7 +101,7 @@ def test_portal_too_slow_to_answer_raises_portal_unavailable(
 def test_after_logout_the_portal_asks_to_log_in_again(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     url = Navigator(page).search().search(numero=_pending(fresh_sandbox)[0])[0].href
     Navigator(page).logout()
     expect(page.get_by_role("link", name="Se connecter")).to_be_visible()

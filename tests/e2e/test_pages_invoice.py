@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from portal_support import log_in
 
 from pages import InvoicePage, InvoiceRecord, Navigator
 from sandbox.fmt import PARIS
@@ -22,19 +23,8 @@ from sandbox.model import (
     Status,
 )
 from sandbox.server import RunningSandbox
-from scenarios import login
 
 pytestmark = pytest.mark.e2e
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def _open(page: Page, numero: str) -> InvoicePage:
@@ -92,7 +82,7 @@ def _assert_same(record: InvoiceRecord, held: dict[str, Any]) -> None:
 def test_every_field_of_rejected_and_attached_invoices_matches_what_the_portal_holds(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     held_invoices = [
         held
         for held in fresh_sandbox.invoices()
@@ -110,7 +100,7 @@ def test_every_field_of_rejected_and_attached_invoices_matches_what_the_portal_h
 def test_rejection_block_is_read_with_motive_comment_and_flags(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     held = next(i for i in fresh_sandbox.invoices(status="REJETEE") if i["commentaire_motif"])
     record = _open(page, held["numero"]).read()
     assert record.motif_rejet == held["motif"]
@@ -125,7 +115,7 @@ def test_rejection_block_is_read_with_motive_comment_and_flags(
 def test_acknowledge_on_the_consultation_page_shows_acquittee_oui(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     numero = next(
         i["numero"] for i in fresh_sandbox.invoices(status="REJETEE") if not i["acquittee"]
     )

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from portal_support import log_in
 
 from pages import Navigator
 from sandbox.server import RunningSandbox
-from scenarios import login
 
 pytestmark = pytest.mark.e2e
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def test_search_by_number_finds_exactly_that_invoice_whatever_its_case(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     held = fresh_sandbox.invoices(status="MISE_A_DISPOSITION")[0]
     rows = Navigator(page).search().search(numero=held["numero"].lower())
     assert [(row.numero, row.statut) for row in rows] == [
@@ -38,7 +28,7 @@ def test_search_without_criteria_reads_every_page_of_results(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.reset(seed=25)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rows = Navigator(page).search().search()
     expected = {i["numero"] for i in fresh_sandbox.invoices()}
     assert len(expected) > 30  # more than three pages of 10
@@ -49,7 +39,7 @@ def test_search_without_criteria_reads_every_page_of_results(
 def test_search_by_status_returns_only_that_status(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rows = Navigator(page).search().search(statut="Rejetée")
     expected = {i["numero"] for i in fresh_sandbox.invoices(status="REJETEE")}
     assert {row.numero for row in rows} == expected
@@ -59,7 +49,7 @@ def test_search_by_status_returns_only_that_status(
 def test_search_without_result_returns_an_empty_list(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     search = Navigator(page).search()
     assert search.search(numero="AUCUNE-FACTURE-9") == []
     expect(search.no_result).to_be_visible()
@@ -68,7 +58,7 @@ def test_search_without_result_returns_an_empty_list(
 def test_open_picks_the_result_with_the_wanted_status(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     numero = fresh_sandbox.invoices(status="REJETEE")[0]["numero"]
     search = Navigator(page).search()
     for name, locator in search.expected_elements().items():

@@ -7,25 +7,15 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from portal_support import log_in
 
 from pages import InvoicePage, Navigator, SynthesePage
 from sandbox.server import RunningSandbox
-from scenarios import login
 
 pytestmark = pytest.mark.e2e
 
 #: Statuses « Synthèse » lists (its work list), as API codes.
 WORK_LIST = {"BROUILLON", "SUSPENDUE", "A_RECYCLER"}
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def _in_work_list(sandbox: RunningSandbox) -> dict[str, dict[str, Any]]:
@@ -44,8 +34,8 @@ def test_rows_follow_every_page_and_read_35_rejections(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.reset(seed=35)
-    _login(page, fresh_sandbox)
-    synthese = Navigator(page).synthese()
+    log_in(page, fresh_sandbox)
+    synthese = Navigator(page).synthese(rows_per_page=None)
     rows = synthese.rows(rows_per_page=None)  # 10 a page
     expected = _in_work_list(fresh_sandbox)
     assert len(rows) == len(expected) >= 35 + len(WORK_LIST)
@@ -64,7 +54,7 @@ def test_fifty_rows_a_page_read_the_same_list_in_one_page(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.reset(seed=35)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rows = Navigator(page).synthese().rows(rows_per_page=50)
     assert {row.numero for row in rows} == set(_in_work_list(fresh_sandbox))
     expect(page.get_by_text("Page 1 sur 1")).to_be_visible()
@@ -78,7 +68,7 @@ def test_find_row_finds_an_invoice_on_a_later_page(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.reset(seed=35)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     synthese = Navigator(page).synthese()
     oldest = synthese.rows(rows_per_page=10)[-1]
     found = synthese.find_row(oldest.numero)
@@ -89,7 +79,7 @@ def test_find_row_finds_an_invoice_on_a_later_page(
 def test_processing_an_acknowledged_rejection_removes_it_from_the_list(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     numero = sorted(i["numero"] for i in fresh_sandbox.invoices(status="REJETEE"))[-1]
     _acknowledge_on_portal(page, numero)
     synthese = Navigator(page).synthese()
@@ -102,7 +92,7 @@ def test_processing_an_acknowledged_rejection_removes_it_from_the_list(
 def test_processing_an_unacknowledged_rejection_returns_the_portals_alert(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     numero = next(
         i["numero"] for i in fresh_sandbox.invoices(status="REJETEE") if not i["acquittee"]
     )
@@ -114,7 +104,7 @@ def test_processing_an_unacknowledged_rejection_returns_the_portals_alert(
 def test_slow_list_is_read_once_its_spinner_is_gone(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     fresh_sandbox.set_faults(slow_list_ms=400)
     synthese = Navigator(page).synthese()
     assert {row.numero for row in synthese.rows(rows_per_page=None)} == set(

@@ -7,23 +7,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from portal_support import log_in
 
 from pages import RejectionWindow, parse_date
 from sandbox.fmt import PARIS
 from sandbox.server import RunningSandbox
-from scenarios import login
 
 pytestmark = pytest.mark.e2e
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def _unacknowledged(sandbox: RunningSandbox) -> list[dict[str, Any]]:
@@ -33,7 +23,7 @@ def _unacknowledged(sandbox: RunningSandbox) -> list[dict[str, Any]]:
 def test_window_lists_every_unacknowledged_rejection_with_its_motive(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     window = RejectionWindow(page)
     assert window.is_open()
     rows = {row.numero: row for row in window.rows()}
@@ -52,7 +42,7 @@ def test_window_lists_every_unacknowledged_rejection_with_its_motive(
 def test_acknowledging_selected_rows_removes_them_and_says_how_many(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     window = RejectionWindow(page)
     first, second, *others = [row.numero for row in window.rows()]
     said = window.acknowledge([first, second])
@@ -66,7 +56,7 @@ def test_acknowledging_selected_rows_removes_them_and_says_how_many(
 def test_acknowledge_all_closes_the_window_and_acknowledges_everything(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     window = RejectionWindow(page)
     window.acknowledge_all()
     expect(window.dialog).to_be_hidden()
@@ -76,7 +66,7 @@ def test_acknowledge_all_closes_the_window_and_acknowledges_everything(
 def test_closing_the_window_hides_it_and_acknowledges_nothing(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     window = RejectionWindow(page)
     assert not window.is_compulsory()
     before = len(_unacknowledged(fresh_sandbox))
@@ -95,7 +85,7 @@ def test_rejection_older_than_seven_days_makes_acknowledgment_compulsory(
         "POST", f"invoices/{numero}/reject", json={"motif": "AUTRE", "date": long_ago}
     )
     assert answer.status_code == 200
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     window = RejectionWindow(page)
     assert window.is_compulsory()
     expect(window.close_button).to_have_count(0)

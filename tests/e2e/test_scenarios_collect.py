@@ -7,23 +7,14 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
+from portal_support import log_in
 
 from pages import RejectionWindow
 from sandbox.fmt import PARIS
 from sandbox.server import RunningSandbox
-from scenarios import collect_rejections, login
+from scenarios import collect_rejections
 
 pytestmark = pytest.mark.e2e
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def _to_handle(sandbox: RunningSandbox) -> dict[str, dict[str, Any]]:
@@ -37,7 +28,7 @@ def _history(sandbox: RunningSandbox) -> dict[str, list[str]]:
 def test_collect_returns_every_unprocessed_rejection_with_its_details(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     before = _history(fresh_sandbox)
     rejections = collect_rejections(page)
     expected = _to_handle(fresh_sandbox)
@@ -63,7 +54,7 @@ def test_collect_reads_35_rejections_across_the_pages_of_synthese(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.reset(seed=35)
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejections = collect_rejections(page, details=False)
     assert len(rejections) >= 35
     assert {r.numero for r in rejections} == set(_to_handle(fresh_sandbox))
@@ -74,7 +65,7 @@ def test_collect_reads_35_rejections_across_the_pages_of_synthese(
 def test_acknowledged_rejection_is_still_collected_with_its_motive(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     window = RejectionWindow(page)
     numero = window.rows()[0].numero
     window.acknowledge([numero])  # the window no longer lists it; « Synthèse » still does
@@ -92,7 +83,7 @@ def test_collect_works_when_acknowledgment_is_compulsory_and_acknowledges_nothin
     fresh_sandbox.admin(
         "POST", f"invoices/{late}/reject", json={"motif": "DOUBLON", "date": long_ago}
     )
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     assert RejectionWindow(page).is_compulsory()
     before = _history(fresh_sandbox)
     rejections = collect_rejections(page, details=False)

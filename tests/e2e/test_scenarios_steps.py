@@ -6,11 +6,14 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page
+from portal_support import log_in
 
 from pages import InvoiceLine, Navigator
+from pages.synthese import Labels as SyntheseLabels
 from sandbox.server import RunningSandbox
 from scenarios import (
     BusinessError,
@@ -21,7 +24,6 @@ from scenarios import (
     SessionLost,
     acknowledge,
     collect_rejections,
-    login,
     process,
     reissue,
 )
@@ -31,16 +33,6 @@ pytestmark = pytest.mark.e2e
 DUPLICATE = (
     "Vous avez déjà déposé une demande de paiement avec ce numéro de facture pour cette structure"
 )
-
-
-def _login(page: Page, sandbox: RunningSandbox) -> None:
-    login(
-        page,
-        base_url=sandbox.url,
-        identifiant=sandbox.options.user,
-        password=sandbox.options.password,
-        otp=None,
-    )
 
 
 def _actions(sandbox: RunningSandbox, numero: str) -> Counter[str]:
@@ -58,7 +50,7 @@ def _with_new_number(sandbox: RunningSandbox, numero: str) -> list[dict[str, Any
 def test_acknowledge_is_done_once_then_found_already_done(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = collect_rejections(page)[0]
     first = acknowledge(page, rejection)
     again = acknowledge(page, rejection)
@@ -71,7 +63,7 @@ def test_acknowledge_is_done_once_then_found_already_done(
 def test_process_is_done_once_then_found_already_done(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = collect_rejections(page)[-1]
     acknowledge(page, rejection)
     first = process(page, rejection)
@@ -82,10 +74,51 @@ def test_process_is_done_once_then_found_already_done(
     assert Navigator(page).synthese().find_row(rejection.numero) is None
 
 
+def _documents(page: Page) -> list[str]:
+    loaded: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            loaded.append(urlsplit(request.url).path)
+            if request.resource_type == "document"
+            else None
+        ),
+    )
+    return loaded
+
+
+def test_process_is_proven_on_the_list_without_reopening_the_invoice(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    log_in(page, fresh_sandbox)
+    rejection = collect_rejections(page, details=False)[-1]
+    acknowledge(page, rejection)
+    loaded = _documents(page)
+    result = process(page, rejection)
+    assert result.outcome is Outcome.DONE and result.after["rejet_traite"] is True
+    assert result.portal_messages == (f"Le rejet de la facture {rejection.numero} a été traité.",)
+    assert urlsplit(rejection.link).path not in loaded  # the invoice was not opened again
+    assert fresh_sandbox.invoice(rejection.numero)["rejet_traite"] is True
+
+
+def test_process_is_proven_on_the_invoice_when_the_list_does_not_say_so(
+    page: Page, fresh_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SyntheseLabels, "PROCESSED", "Traitement effectué : {numero}")
+    log_in(page, fresh_sandbox)
+    rejection = collect_rejections(page, details=False)[-1]
+    acknowledge(page, rejection)
+    loaded = _documents(page)
+    result = process(page, rejection)
+    assert result.outcome is Outcome.DONE
+    assert result.after["rejet_traite"] is True and "statut" in result.after
+    assert loaded[-1] == urlsplit(rejection.link).path  # verified on the consultation page
+
+
 def test_process_before_acknowledgment_is_a_business_error(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = collect_rejections(page, details=False)[0]
     with pytest.raises(BusinessError, match="doit être acquittée"):
         process(page, rejection)
@@ -95,7 +128,7 @@ def test_process_before_acknowledgment_is_a_business_error(
 def test_reissue_sends_one_corrected_invoice_then_finds_it_already_done(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = _single_line(collect_rejections(page))
     assert rejection.invoice is not None
     new_total = (rejection.invoice.montant_ht or Decimal(0)) - Decimal("100.00")
@@ -129,7 +162,7 @@ def test_reissue_sends_one_corrected_invoice_then_finds_it_already_done(
 def test_reissue_with_a_number_already_used_is_refused_by_the_portal(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejections = collect_rejections(page)
     rejection = rejections[0]
     assert rejection.invoice is not None
@@ -148,7 +181,7 @@ def test_reissue_with_a_number_already_used_is_refused_by_the_portal(
 def test_reissue_when_a_draft_has_the_number_is_a_business_error(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = collect_rejections(page, details=False)[0]
     draft = next(i["numero"] for i in fresh_sandbox.invoices(status="BROUILLON") if i["numero"])
     with pytest.raises(BusinessError, match="brouillon"):
@@ -158,7 +191,7 @@ def test_reissue_when_a_draft_has_the_number_is_a_business_error(
 def test_amount_correction_on_several_lines_is_a_business_error(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = next(
         r for r in collect_rejections(page) if r.invoice is not None and len(r.invoice.lignes) > 1
     )
@@ -175,7 +208,7 @@ def test_amount_correction_on_several_lines_is_a_business_error(
 def test_dry_run_of_the_three_steps_changes_nothing(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     before = fresh_sandbox.invoices()
     rejection = _single_line(collect_rejections(page))
     correction = Correction(numero_rejete=rejection.numero, nouveau_numero="SIMULATION-1")
@@ -192,7 +225,7 @@ def test_dry_run_of_the_three_steps_changes_nothing(
 def test_expired_session_during_a_step_is_session_lost(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = collect_rejections(page, details=False)[0]
     fresh_sandbox.set_faults(session_idle_s=0.001)
     with pytest.raises(SessionLost):
@@ -202,7 +235,7 @@ def test_expired_session_during_a_step_is_session_lost(
 def test_unavailable_portal_during_a_step_is_a_portal_error(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = collect_rejections(page, details=False)[0]
     fresh_sandbox.set_faults(error_rate=1.0)
     with pytest.raises(PortalError, match="Service indisponible") as failed:
@@ -213,7 +246,7 @@ def test_unavailable_portal_during_a_step_is_a_portal_error(
 def test_lines_read_on_the_portal_are_the_ones_sent_again(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    _login(page, fresh_sandbox)
+    log_in(page, fresh_sandbox)
     rejection = next(
         r for r in collect_rejections(page) if r.invoice is not None and len(r.invoice.lignes) > 1
     )

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from cli_support import RobotCli, write_plan
 from playwright.sync_api import Page
+from portal_support import log_in
 
 from robot.preflight import assert_portal_matches, check_portal, mismatches, render_table
 from sandbox.server import RunningSandbox
-from scenarios import PortalError, login
+from scenarios import PortalChanged, PortalError
 
 
 def _state(sandbox: RunningSandbox) -> list[tuple[Any, ...]]:
@@ -100,16 +101,10 @@ def test_run_refuses_a_portal_whose_label_changed_and_acknowledges_nothing(
 def test_preflight_raises_a_portal_error_naming_each_removed_label(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    login(
-        page,
-        base_url=fresh_sandbox.url,
-        identifiant=fresh_sandbox.options.user,
-        password=fresh_sandbox.options.password,
-        otp=None,
-    )
+    log_in(page, fresh_sandbox)
     fresh_sandbox.set_faults(label_removals=["Numéro d'engagement", "Acquittée"])
 
-    with pytest.raises(PortalError) as caught:
+    with pytest.raises(PortalChanged) as caught:
         assert_portal_matches(page, fresh_sandbox.url)
 
     message = str(caught.value)
@@ -120,3 +115,28 @@ def test_preflight_raises_a_portal_error_naming_each_removed_label(
     rows = check_portal(page, fresh_sandbox.url)
     assert len(mismatches(rows)) == sum(1 for row in rows if not row.found) >= 3
     assert render_table(rows).row_count == len(rows)
+
+
+def test_preflight_on_a_portal_in_maintenance_is_a_portal_error_the_run_retries(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    log_in(page, fresh_sandbox)
+    fresh_sandbox.set_faults(maintenance=True)
+
+    with pytest.raises(PortalError) as caught:
+        assert_portal_matches(page, fresh_sandbox.url)
+
+    assert not isinstance(caught.value, PortalChanged)  # not a change: retried, not fatal
+    assert "Maintenance en cours" in str(caught.value)
+
+
+def test_preflight_when_the_session_ends_is_retried_not_a_change(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    log_in(page, fresh_sandbox)
+    assert fresh_sandbox.admin("POST", "sessions/expire").status_code == 200
+
+    with pytest.raises(PortalError) as caught:  # SessionLost, or the refusal of a stale form
+        assert_portal_matches(page, fresh_sandbox.url)
+
+    assert not isinstance(caught.value, PortalChanged)

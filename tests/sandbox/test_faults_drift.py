@@ -8,12 +8,12 @@ from html.parser import HTMLParser
 
 import pytest
 from playwright.sync_api import Page
+from portal_support import log_in
 
 from pages import Navigator
 from sandbox.faults import FaultError, FaultState
 from sandbox.server import RunningSandbox, option_env
 from sandbox.settings import OptionError, SandboxOptions
-from scenarios import login
 
 SYNTHESE = "/factures-emises/synthese"
 SAISIR = "/factures-emises/saisir"
@@ -180,13 +180,7 @@ def test_drift_options_come_from_the_environment_and_the_harness() -> None:
 def test_page_objects_read_the_same_rows_whatever_the_column_order(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
-    login(
-        page,
-        base_url=fresh_sandbox.url,
-        identifiant=fresh_sandbox.options.user,
-        password=fresh_sandbox.options.password,
-        otp=None,
-    )
+    log_in(page, fresh_sandbox)
     plain = Navigator(page).synthese().rows()
     plain_search = Navigator(page).search().search()
     fresh_sandbox.set_faults(reorder=True, layout_drift=True)
