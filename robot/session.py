@@ -23,11 +23,10 @@ from playwright.sync_api import (
     Request,
     Response,
     Route,
-    sync_playwright,
 )
 
 from pages import observe
-from robot.browser import BrowserSettings, launch, new_context
+from robot.browser import BrowserSettings, launch, new_context, start_playwright
 from robot.portal import PortalTarget
 from robot.recording import Recorder
 from robot.secrets import register
@@ -59,7 +58,7 @@ class WorkSession:
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> WorkSession:
-        self._playwright = sync_playwright().start()
+        self._playwright = start_playwright()
         return self
 
     def __exit__(self, *exc: object) -> None:

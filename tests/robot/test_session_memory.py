@@ -1,8 +1,10 @@
-"""Between transactions the robot has the renderer drop the pages it left (issue 6, memory)."""
+"""Memory per worker (issue 6): the renderer drops the pages left behind between
+transactions, and Playwright's driver runs with a small young generation."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +29,7 @@ def test_release_memory_frees_the_pages_left_behind(sandbox: RunningSandbox) -> 
         text=True,
         timeout=180,
         check=False,
+        env={name: value for name, value in os.environ.items() if name != "NODE_OPTIONS"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     counters = json.loads(done.stdout.strip().splitlines()[-1])
@@ -34,3 +37,5 @@ def test_release_memory_frees_the_pages_left_behind(sandbox: RunningSandbox) -> 
     assert counters["before"]["documents"] >= counters["after"]["documents"]
     assert counters["after"]["documents"] <= 3  # the page shown, and at most a frame or two
     assert counters["after"]["nodes"] < 2_000
+    # Playwright's driver runs with a small young generation (~75 MB less per worker).
+    assert counters["driver_node_options"] == ["--max-semi-space-size=2"]
