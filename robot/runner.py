@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -180,7 +180,8 @@ class Runner:
                 )
                 logger.info("{} facture(s) rejetée(s) à traiter sur le portail", len(rejections))
                 by_number = {r.numero.casefold(): r for r in rejections}
-                corrections = self._register(plan)
+                corrections = self._register(plan, rejections)
+                session.release_memory()  # the pages read by the preflight and the collect
                 workers = self._worker_count()
                 if workers == 1:
                     worker = Worker(
@@ -207,9 +208,10 @@ class Runner:
                 count=workers,
             )
 
-    def _register(self, plan: Plan) -> dict[str, Correction]:
+    def _register(self, plan: Plan, rejections: list[Rejection]) -> dict[str, Correction]:
+        """Journal the plan's transactions, newest deposit first (see :func:`work_order`)."""
         run_id = self.run_dir.run_id
-        for correction in plan.corrections:
+        for correction in work_order(plan.corrections, rejections):
             self.journal.add_transaction(
                 run_id,
                 correction.numero_rejete,
@@ -231,6 +233,23 @@ class Runner:
             self.workers if self.portal.embedded else min(self.workers, self.config.max_sessions)
         )
         return max(1, min(limit, pending))
+
+
+def work_order(
+    corrections: Sequence[Correction], rejections: Sequence[Rejection]
+) -> list[Correction]:
+    """The order the transactions are carried in: newest deposit first.
+
+    « Synthèse » lists the newest first, so the invoice to tick is then on its first page
+    whatever the size of the backlog (oldest first, each « Traiter le rejet » would page
+    through the whole list: 20 pages for 1,000 rejections). ``rejections`` is the collected
+    list, oldest first; corrections for invoices not in it keep the plan's order, at the end.
+    """
+    rank = {r.numero.casefold(): index for index, r in enumerate(rejections)}
+    listed = [c for c in corrections if c.numero_rejete.casefold() in rank]
+    others = [c for c in corrections if c.numero_rejete.casefold() not in rank]
+    listed.sort(key=lambda c: rank[c.numero_rejete.casefold()], reverse=True)
+    return listed + others
 
 
 @dataclass(frozen=True)
