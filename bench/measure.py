@@ -206,6 +206,14 @@ def process_cpu_s(pid: int) -> float:
     return stat.cpu_s if stat is not None else 0.0
 
 
+def machine_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (every core, ``/proc/stat``)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = stat.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
+    return (user + nice + system + irq + softirq) / _TICKS
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

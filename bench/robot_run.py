@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.matrix import BenchConfig
-from bench.measure import TreeSampler, process_cpu_s
+from bench.measure import TreeSampler, machine_cpu_s, process_cpu_s
 from sandbox.server import RunningSandbox
 
 #: Seconds between two samples of the robot's process tree (also the poll of its end).
@@ -48,6 +48,9 @@ class RobotRun:
     cpu_s: float  # the whole tree, user + system, as sampled
     sandbox_cpu_s: float
     phases_s: dict[str, float]  # where the wall time went, from the run's events
+    #: CPU the rest of the machine used meanwhile (not the robot's tree, the sandbox or the
+    #: benchmark itself): what makes figures of a busy machine unreliable.
+    other_cpu_s: float = 0.0
 
 
 def _instant(text: str) -> float:
@@ -179,6 +182,7 @@ def run_robot(
     events = _EventCounter(out_dir)
     assert sandbox.process is not None, "the benchmark's sandbox runs in its own process"
     sandbox_cpu = process_cpu_s(sandbox.process.pid)
+    machine_cpu, own_cpu = machine_cpu_s(), process_cpu_s(os.getpid())
     deadline = time.monotonic() + 60 + BUDGET_S_PER_INVOICE * config.n
     with (work_dir / "robot-output.txt").open("wb") as log:
         started = time.monotonic()
@@ -204,6 +208,10 @@ def run_robot(
                     raise RobotRunError(f"{config.id} : délai dépassé, run arrêté.") from None
         wall = time.monotonic() - started
         ended_at = time.time()
+    tree_cpu = sum(sampler.cpu_by_kind().values())
+    sandbox_spent = process_cpu_s(sandbox.process.pid) - sandbox_cpu
+    own_spent = process_cpu_s(os.getpid()) - own_cpu
+    other = machine_cpu_s() - machine_cpu - tree_cpu - sandbox_spent - own_spent
     sampler.write_csv(work_dir / "samples.csv")
     summary = _summary(out_dir)
     transactions = summary.get("transactions", [])
@@ -215,7 +223,8 @@ def run_robot(
         durations_s=tuple(float(t["duration_s"]) for t in transactions),
         server_s=tuple(float(t["server_s"]) for t in transactions if "server_s" in t),
         sampler=sampler,
-        cpu_s=round(sum(sampler.cpu_by_kind().values()), 2),
-        sandbox_cpu_s=round(process_cpu_s(sandbox.process.pid) - sandbox_cpu, 2),
+        cpu_s=round(tree_cpu, 2),
+        sandbox_cpu_s=round(sandbox_spent, 2),
         phases_s=phases(_run_file(out_dir, "events.jsonl"), started_at, ended_at),
+        other_cpu_s=round(max(0.0, other), 2),
     )

@@ -16,6 +16,7 @@ Definitions (``bench/README.md`` repeats them for readers):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -105,7 +106,14 @@ def make_row(run: RobotRun, floor: FloorResult) -> dict[str, Any]:
         "rss_growth_pct": growth_pct(sampler.samples, config.n) if config.long else None,
         "pss_growth_pct": growth_pct(sampler.samples, config.n, "pss_mb") if config.long else None,
         "load_average_end": load_average(),
+        "other_cpu_pct": round(run.other_cpu_s / (run.wall_s * _cores()) * 100, 1)
+        if run.wall_s
+        else 0.0,
     }
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
 
 
 REQUIRED_FIELDS = (

@@ -14,6 +14,7 @@ once on a freshly seeded sandbox. See ``bench/README.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -43,6 +44,8 @@ from sandbox.settings import SandboxOptions
 ROOT = Path(__file__).resolve().parent.parent
 #: Load average (1 min, per core) above which figures are marked preliminary.
 BUSY_LOAD_PER_CORE = 0.25
+#: Share of the machine's CPU other processes may use during a run (``other_cpu_pct``).
+OTHER_CPU_PCT_MAX = 5.0
 
 
 def _ints(text: str) -> list[int]:
@@ -98,6 +101,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", type=Path, default=None, help="dossier de travail (temporaire)")
     p.add_argument("--keep-runs", action="store_true", help="garder les dossiers des runs")
     p.add_argument("--preliminary", action="store_true", help="marquer les chiffres provisoires")
+    p.add_argument(
+        "--add",
+        action="store_true",
+        help="ajouter ces mesures à celles de --out (même commit), au lieu de les remplacer",
+    )
     p.add_argument("--list", action="store_true", help="lister les configurations et s'arrêter")
     return p
 
@@ -190,6 +198,41 @@ def measure(
     return rows, errors
 
 
+def added_to(
+    previous_file: Path, machine: dict[str, Any], rows: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The figures of ``previous_file`` with ``rows`` added (a re-measured id replaced).
+
+    ValueError when there are none, or when they were measured on another commit: figures
+    side by side must come from the same code.
+    """
+    if not previous_file.is_file():
+        raise ValueError(f"--add : aucun résultat à compléter dans {previous_file}.")
+    previous = json.loads(previous_file.read_text(encoding="utf-8"))
+    before = previous.get("machine", {})
+    if before.get("commit") != machine.get("commit"):
+        raise ValueError(
+            f"--add : les mesures de {previous_file} viennent du commit {before.get('commit')}, "
+            f"celles-ci de {machine.get('commit')}."
+        )
+    fresh = {row["id"] for row in rows}
+    merged = [row for row in previous.get("rows", []) if row.get("id") not in fresh] + rows
+    combined = dict(machine)
+    combined.update(
+        date=before.get("date", machine.get("date")),
+        load_average_start=before.get("load_average_start"),
+        command=f"{before.get('command')} ; {machine.get('command')}",
+        duration_s=int(before.get("duration_s", 0)) + int(machine.get("duration_s", 0)),
+        preliminary=bool(before.get("preliminary")) or bool(machine.get("preliminary")),
+        preliminary_reasons=[
+            *before.get("preliminary_reasons", []),
+            *machine.get("preliminary_reasons", []),
+        ],
+        errors=[*before.get("errors", []), *machine.get("errors", [])],
+    )
+    return combined, merged
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if any("=" not in item or not item.startswith("CHORUS_") for item in args.set):
@@ -224,10 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if args.work_dir is None and not args.keep_runs:
             shutil.rmtree(work, ignore_errors=True)
-    busy_end = max(row["load_average_end"][0] for row in rows) if rows else 0.0
-    if busy_end > BUSY_LOAD_PER_CORE * cores:
+    # The load average at a run's end is mostly the run itself: what other processes spent
+    # meanwhile is measured instead.
+    other = max((row.get("other_cpu_pct", 0.0) for row in rows), default=0.0)
+    if other > OTHER_CPU_PCT_MAX:
         reasons.append(
-            f"machine busy during the runs (load average up to {busy_end} at a run's end)"
+            f"machine busy during the runs (other processes used up to {other} % of its CPU)"
         )
     machine.update(
         load_average_end=load_average(),
@@ -237,6 +282,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         preliminary_reasons=reasons,
         errors=errors,
     )
+    if args.add:
+        try:
+            machine, rows = added_to(args.out / "latest.json", machine, rows)
+        except ValueError as exc:
+            print(f"Option invalide : {exc}", file=sys.stderr)
+            return 2
     for path in write_results(args.out, machine, rows):
         print(f"Écrit : {path}")
     return 1 if errors else 0

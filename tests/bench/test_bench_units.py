@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +21,10 @@ from bench.matrix import (
     long_run,
     select,
 )
-from bench.measure import Sample, TreeSampler
+from bench.measure import Sample, TreeSampler, machine_cpu_s
 from bench.report import markdown, targets
 from bench.rows import growth_pct, percentile
+from bench.run import added_to
 
 
 def test_percentile_interpolates_between_the_closest_ranks() -> None:
@@ -133,3 +136,38 @@ def test_markdown_marks_preliminary_figures_and_shows_each_row() -> None:
     assert "> **Preliminary** — --quick sample." in text
     assert "| n100-l300-w1-on | 100 | 1 | 300 | on |" in text
     assert "chromium renderer 0.50" in text
+
+
+def _figures(path: Path, commit: str, ids: list[str]) -> Path:
+    machine = {"commit": commit, "command": "python -m bench.run", "duration_s": 100}
+    rows = [{"id": name, "wall_s": 1.0} for name in ids]
+    path.write_text(json.dumps({"machine": machine, "rows": rows}), encoding="utf-8")
+    return path
+
+
+def test_add_keeps_the_previous_rows_and_replaces_a_re_measured_one(tmp_path: Path) -> None:
+    previous = _figures(tmp_path / "latest.json", "abc", ["n100-l0-w1-on", "n100-l0-w2-on"])
+    machine = {"commit": "abc", "command": "python -m bench.run --only x", "duration_s": 20}
+    new_rows = [{"id": "n100-l0-w2-on", "wall_s": 2.0}, {"id": "n100-l300-w1-off"}]
+
+    combined, rows = added_to(previous, machine, new_rows)
+
+    assert [row["id"] for row in rows] == ["n100-l0-w1-on", "n100-l0-w2-on", "n100-l300-w1-off"]
+    assert rows[1]["wall_s"] == 2.0
+    assert combined["duration_s"] == 120 and " ; " in combined["command"]
+
+
+def test_add_refuses_figures_of_another_commit_or_none(tmp_path: Path) -> None:
+    previous = _figures(tmp_path / "latest.json", "abc", ["n100-l0-w1-on"])
+    with pytest.raises(ValueError, match="commit"):
+        added_to(previous, {"commit": "def"}, [])
+    with pytest.raises(ValueError, match="aucun résultat"):
+        added_to(tmp_path / "absent.json", {"commit": "abc"}, [])
+
+
+def test_machine_cpu_counts_what_this_process_spends() -> None:
+    before = machine_cpu_s()
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # burn 0.3 s of CPU
+        pass
+    assert machine_cpu_s() - before >= 0.25
