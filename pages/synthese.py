@@ -165,8 +165,10 @@ class SynthesePage(PageObject):
         return []
 
     def show_rows(self, rows_per_page: int) -> bool:
-        """Show ``rows_per_page`` rows per page; True when that reloaded the list on page 1."""
-        self.wait()
+        """Show ``rows_per_page`` rows per page (the list is shown: call after :meth:`wait`).
+
+        True when that reloaded the list on its first page.
+        """
         if not self.table.count():
             return False
         if not set_rows_per_page(self.page, rows_per_page, self._ready, "Synthèse"):
@@ -176,8 +178,8 @@ class SynthesePage(PageObject):
 
     def _first_page(self, rows_per_page: int | None) -> None:
         self.wait()
-        if rows_per_page is not None and self.table.count():
-            set_rows_per_page(self.page, rows_per_page, self._ready, "Synthèse")
+        if rows_per_page is not None:
+            self.show_rows(rows_per_page)
         current, _ = page_position(self.page)
         if current > 1:
             rewind(self.page, self._ready, "Synthèse")

@@ -60,19 +60,18 @@ def process(page: Page, rejection: Rejection, *, dry_run: bool = False) -> StepR
         said = synthese.process_rejection([numero])
         if synthese.confirms_processed(numero, said):
             # The portal says so and the invoice left « Synthèse »: no need to reopen it.
-            return StepResult(
-                Step.PROCESS,
-                Outcome.DONE,
-                "Rejet traité.",
-                before=before,
-                after={**before, "rejet_traite": True, "synthese": "sortie de la liste"},
-                portal_messages=tuple(said),
+            after: dict[str, object] = {
+                **before,
+                "rejet_traite": True,
+                "synthese": "sortie de la liste",
+            }
+            done = True
+        else:
+            after_record = InvoicePage(page).goto(record.url).read()
+            after = _state(after_record)
+            done = bool(after_record.rejet_traite) and any(
+                entry.action == PROCESSED_ACTION for entry in after_record.historique
             )
-        after_record = InvoicePage(page).goto(record.url).read()
-    after = _state(after_record)
-    done = after_record.rejet_traite and any(
-        entry.action == PROCESSED_ACTION for entry in after_record.historique
-    )
     if not done:
         alerts = tuple(message for message in said if numero in message)
         if alerts:
