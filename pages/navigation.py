@@ -137,8 +137,7 @@ class Navigator(PageObject):
         target = SynthesePage(self.page)
         key = self.SYNTHESE if rows_per_page is None else f"{self.SYNTHESE}-{rows_per_page}"
         self._emises_tab(key, Labels.SYNTHESE, target.table.or_(target.empty_notice))
-        target.wait()
-        if rows_per_page is not None and target.show_rows(rows_per_page):
+        if target.open_first_page(rows_per_page):
             self._remember(key)
         return target
 

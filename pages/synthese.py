@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from playwright.sync_api import Locator
+from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
 from pages._guard import messages, navigation, portal_timeouts, wait_for_screen
@@ -59,8 +59,18 @@ class SyntheseRow:
         return parse_datetime(self.date_depot)
 
 
+#: :attr:`SynthesePage._prepared` when the first page was not shown by this object.
+_NOT_PREPARED = -1
+
+
 class SynthesePage(PageObject):
     """The « Synthèse » table, its pagination and « Traiter le rejet »."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(page)
+        # Rows per page of the first page just shown by :meth:`open_first_page`, for the next
+        # walk through the list to start there without checking again (used once).
+        self._prepared: int | None = _NOT_PREPARED
 
     @property
     def table(self) -> Locator:
@@ -176,13 +186,27 @@ class SynthesePage(PageObject):
         current, _ = page_position(self.page)
         return current <= 1
 
+    def open_first_page(self, rows_per_page: int | None = DEFAULT_ROWS_PER_PAGE) -> bool:
+        """Show the list's first page, ``rows_per_page`` rows a page when the list offers it
+        (the list is shown: call after :meth:`wait` or a navigation that waited for it).
+
+        True when choosing the rows reloaded the list (its address then keeps the choice).
+        """
+        reloaded = rows_per_page is not None and self.show_rows(rows_per_page)
+        if not reloaded:  # show_rows reloads on the first page
+            current, _ = page_position(self.page)
+            if current > 1:
+                rewind(self.page, self._ready, "Synthèse")
+        self._prepared = rows_per_page
+        return reloaded
+
     def _first_page(self, rows_per_page: int | None) -> None:
+        prepared, self._prepared = self._prepared, _NOT_PREPARED
+        if prepared != _NOT_PREPARED and rows_per_page in (None, prepared):
+            return  # just shown by open_first_page, nothing clicked since
         self.wait()
-        if rows_per_page is not None:
-            self.show_rows(rows_per_page)
-        current, _ = page_position(self.page)
-        if current > 1:
-            rewind(self.page, self._ready, "Synthèse")
+        self.open_first_page(rows_per_page)
+        self._prepared = _NOT_PREPARED
 
     def _page_rows(self) -> list[SyntheseRow]:
         if not self.table.count():

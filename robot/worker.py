@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from loguru import logger
@@ -26,6 +27,7 @@ from robot.session import WorkSession
 from scenarios import (
     BusinessError,
     Correction,
+    InvoiceRecord,
     Outcome,
     PortalChanged,
     PortalError,
@@ -187,15 +189,28 @@ class Worker:
         def page() -> Page:  # the page may be replaced by a retry: read it each time
             return self.session.page
 
+        # What the acknowledge step last read on the consultation page, handed to the
+        # process step's first attempt only: a retry reads the portal again.
+        handover: list[InvoiceRecord] = []
+
+        def shown() -> InvoiceRecord | None:
+            return handover.pop() if handover else None
+
         plan: list[tuple[Step, Callable[[], StepResult]]] = [
             (Step.ACKNOWLEDGE, lambda: acknowledge(page(), rejection, dry_run=dry_run)),
-            (Step.PROCESS, lambda: process(page(), rejection, dry_run=dry_run)),
+            (Step.PROCESS, lambda: process(page(), rejection, dry_run=dry_run, shown=shown())),
             (Step.REISSUE, lambda: reissue(page(), rejection, correction, dry_run=dry_run)),
         ]
         results: list[StepResult] = []
         for step, action in plan:
             result = self._step(row, step, action)
             results.append(result)
+            if result.record is not None:
+                handover[:] = [result.record]
+                if rejection.invoice is None:
+                    # The rejected invoice's content, read in this transaction: the reissue
+                    # starts from it instead of opening it again.
+                    rejection = replace(rejection, invoice=result.record)
             if step is Step.ACKNOWLEDGE and not rejection.motif and result.before.get("motif"):
                 # Read on the consultation page when the rejection window was not shown.
                 self.journal.describe_transaction(

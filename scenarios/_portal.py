@@ -57,13 +57,25 @@ def search_number(page: Page, numero: str) -> list[SearchRow]:
     return [row for row in rows if row.numero.casefold() == wanted]
 
 
-def open_rejected(page: Page, numero: str, url: str = "") -> tuple[InvoicePage, InvoiceRecord]:
+def open_rejected(
+    page: Page, numero: str, url: str = "", *, shown: InvoiceRecord | None = None
+) -> tuple[InvoicePage, InvoiceRecord]:
     """The consultation page of the rejected invoice ``numero``, and what it shows.
 
-    Goes straight to ``url`` when known (a link read on the portal earlier) and it shows that
+    ``shown`` is what the page shows now, read by the previous step of the same transaction:
+    taken as is when the page is still on that invoice's document (no second read). Otherwise
+    goes straight to ``url`` when known (a link read on the portal earlier) and it shows that
     invoice; otherwise « Rechercher » by number and the result with the status « Rejetée ».
     """
     invoice = InvoicePage(page)
+    if (
+        shown is not None
+        and shown.url
+        and _same_document(page.url, shown.url)
+        and shown.numero.casefold() == numero.casefold()
+        and shown.statut == REJECTED
+    ):
+        return invoice, shown
     if url:
         # Already showing it (the previous step ended there): read it, no reload.
         here = _same_document(page.url, url) and invoice.info_region.count() > 0

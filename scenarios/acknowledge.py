@@ -32,6 +32,7 @@ def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> S
                 "Rejet déjà acquitté.",
                 before=before,
                 after=before,
+                record=record,
             )
         if dry_run:
             return StepResult(
@@ -39,6 +40,7 @@ def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> S
                 Outcome.WOULD_DO,
                 f"Le rejet de la facture {numero} serait acquitté.",
                 before=before,
+                record=record,
             )
         said = invoice.acknowledge()
         after_record = invoice.read()
@@ -56,4 +58,5 @@ def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> S
         before=before,
         after=after,
         portal_messages=tuple(said),
+        record=after_record,
     )

@@ -130,3 +130,7 @@ class StepResult:
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     portal_messages: tuple[str, ...] = ()
+    #: The rejected invoice as the page shows it when the step ended, read by the step (None
+    #: when the step left that page). The next step may start from it instead of reading the
+    #: same page again; never journaled (``before``/``after`` are).
+    record: InvoiceRecord | None = field(default=None, compare=False, repr=False)

@@ -25,17 +25,25 @@ def _state(record: InvoiceRecord) -> dict[str, object]:
     }
 
 
-def process(page: Page, rejection: Rejection, *, dry_run: bool = False) -> StepResult:
+def process(
+    page: Page,
+    rejection: Rejection,
+    *,
+    dry_run: bool = False,
+    shown: InvoiceRecord | None = None,
+) -> StepResult:
     """Process the rejection unless the consultation page shows « Rejet traité : Oui ».
 
     Not acknowledged → BusinessError (the portal would refuse). In a dry run the step only
     says it would act — also when the rejection is not acknowledged yet, since a real run would
-    have acknowledged it at the step before.
+    have acknowledged it at the step before. ``shown``: the consultation page as the step
+    before just read it (``StepResult.record``), used instead of reading it again while the
+    page still shows it.
     """
     numero = rejection.numero
     url = rejection.link
     with translated(f"Traitement du rejet de la facture {numero}"):
-        _, record = open_rejected(page, numero, url)
+        _, record = open_rejected(page, numero, url, shown=shown)
         before = _state(record)
         if record.rejet_traite:
             return StepResult(

@@ -112,3 +112,30 @@ def test_slow_list_is_read_once_its_spinner_is_gone(
     )
     for name, locator in SynthesePage(page).expected_elements().items():
         expect(locator, name).to_be_visible()
+
+
+def test_the_list_navigation_showed_is_walked_from_there_without_checking_it_again(
+    page: Page, fresh_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_sandbox.reset(seed=35)
+    log_in(page, fresh_sandbox)
+    waits: list[str] = []
+    original = SynthesePage.wait
+
+    def counted(self: SynthesePage) -> SynthesePage:
+        waits.append(page.url)
+        return original(self)
+
+    monkeypatch.setattr(SynthesePage, "wait", counted)
+    synthese = Navigator(page).synthese()  # first page, 50 rows a page
+    assert {row.numero for row in synthese.rows()} == set(_in_work_list(fresh_sandbox))
+    assert waits == []
+    # Another page size than the one shown: chosen on the list, from its first page.
+    synthese = Navigator(page).synthese(rows_per_page=None)
+    rows = synthese.rows(rows_per_page=10)
+    assert len(waits) == 1
+    assert {row.numero for row in rows} == set(_in_work_list(fresh_sandbox))
+    expect(page.get_by_label("Lignes par page")).to_have_value("10")
+    # Walked once: the next walk checks where the list stands (last page now).
+    synthese.rows(rows_per_page=None)
+    assert len(waits) == 2

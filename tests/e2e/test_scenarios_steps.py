@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import Page
 from portal_support import log_in
 
-from pages import InvoiceLine, Navigator
+from pages import InvoiceLine, InvoicePage, InvoiceRecord, Navigator
 from pages.synthese import Labels as SyntheseLabels
 from sandbox.server import RunningSandbox
 from scenarios import (
@@ -113,6 +114,73 @@ def test_process_is_proven_on_the_invoice_when_the_list_does_not_say_so(
     assert result.outcome is Outcome.DONE
     assert result.after["rejet_traite"] is True and "statut" in result.after
     assert loaded[-1] == urlsplit(rejection.link).path  # verified on the consultation page
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every reading of a consultation page (its URL), from now on."""
+    reads: list[str] = []
+    original = InvoicePage.read
+
+    def counted(self: InvoicePage) -> InvoiceRecord:
+        reads.append(urlsplit(self.page.url).path)
+        return original(self)
+
+    monkeypatch.setattr(InvoicePage, "read", counted)
+    return reads
+
+
+def _acknowledged(page: Page, sandbox: RunningSandbox) -> tuple[Rejection, InvoiceRecord]:
+    """A rejection acknowledged by the step, and the consultation page as the step read it."""
+    log_in(page, sandbox)
+    rejection = collect_rejections(page, details=False)[-1]
+    record = acknowledge(page, rejection).record
+    assert record is not None and record.acquittee is True
+    return rejection, record
+
+
+def test_process_starts_from_the_page_the_acknowledge_step_read(
+    page: Page, fresh_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rejection, shown = _acknowledged(page, fresh_sandbox)
+    reads = _count_reads(monkeypatch)
+    loaded = _documents(page)
+    result = process(page, rejection, shown=shown)
+    assert result.outcome is Outcome.DONE
+    assert reads == []  # neither reloaded nor read again
+    assert urlsplit(rejection.link).path not in loaded
+    assert fresh_sandbox.invoice(rejection.numero)["rejet_traite"] is True
+
+
+def test_what_a_step_read_is_not_trusted_once_the_page_shows_something_else(
+    page: Page, fresh_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rejection, shown = _acknowledged(page, fresh_sandbox)
+    Navigator(page).search()  # the page no longer shows the invoice
+    reads = _count_reads(monkeypatch)
+    result = process(page, rejection, shown=shown)
+    assert result.outcome is Outcome.DONE
+    assert reads == [urlsplit(rejection.link).path]  # opened and read on the portal again
+    again = process(page, rejection, shown=shown)  # stale: « Rejet traité : Non »
+    assert again.outcome is Outcome.ALREADY_DONE
+    assert _actions(fresh_sandbox, rejection.numero)["TRAITEMENT_REJET"] == 1
+
+
+def test_reissue_starts_from_the_rejected_invoice_read_by_the_acknowledge_step(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    rejection, shown = _acknowledged(page, fresh_sandbox)
+    process(page, rejection, shown=shown)
+    loaded = _documents(page)
+    correction = Correction(numero_rejete=rejection.numero, nouveau_numero="RECT-LU-1")
+    result = reissue(page, replace(rejection, invoice=shown), correction)
+    assert result.outcome is Outcome.DONE
+    assert urlsplit(rejection.link).path not in loaded  # the rejected invoice was not reopened
+    (held,) = _with_new_number(fresh_sandbox, "RECT-LU-1")
+    original = fresh_sandbox.invoice(rejection.numero)
+    assert [line["designation"] for line in held["lignes"]] == [
+        line["designation"] for line in original["lignes"]
+    ]
+    assert held["siret_destinataire"] == original["siret_destinataire"]
 
 
 def test_process_before_acknowledgment_is_a_business_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,32 @@ def test_plan_with_different_motives_is_carried_through_and_each_invoice_issued_
     run_dir = result.runs()[-1]
     assert verify_bundle(run_dir) == []
     assert (run_dir / "report.html").exists()
+    for row in rows:
+        # The rejected invoice is read twice (before and after « Acquitter »): the steps after
+        # start from that reading instead of opening and reading it again.
+        actions = _trace_actions(run_dir / "traces" / f"{row['numero_rejete']}.zip")
+        opened = [a for a in actions if a["method"] == "goto" and "/factures/" in a["url"]]
+        reads = [a for a in actions if a["method"] == "waitForSelector" and _REJET in a["sel"]]
+        assert len(opened) == 1, opened
+        assert len(reads) == 2, reads
+
+
+_REJET = 'internal:role=region[name="Rejet"s]'
+
+
+def _trace_actions(trace: Path) -> list[dict[str, str]]:
+    """The Playwright calls a transaction's trace recorded: method, URL, selector."""
+    with zipfile.ZipFile(trace) as archive:
+        lines = archive.read("trace.trace").decode().splitlines()
+    return [
+        {
+            "method": event.get("method", ""),
+            "url": event.get("params", {}).get("url", ""),
+            "sel": event.get("params", {}).get("selector", ""),
+        }
+        for event in map(json.loads, lines)
+        if event.get("type") == "before"
+    ]
 
 
 def test_same_plan_run_twice_issues_nothing_the_second_time(
