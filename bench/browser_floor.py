@@ -79,6 +79,7 @@ def measure(sandbox: RunningSandbox, n: int, audit: bool, trace_dir: Path) -> di
         context = new_context(browser, settings, storage_state=state)
         if audit:
             context.tracing.start(screenshots=True, snapshots=True)
+            context.tracing.stop_chunk()  # as the robot does (robot/recording.py)
         page = context.new_page()
         cpu_start, wall_start = _children_cpu_s(), time.monotonic()
         for index, invoice in enumerate(invoices):

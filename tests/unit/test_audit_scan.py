@@ -20,11 +20,10 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
-from playwright.sync_api import Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from robot.audit.manifest import verify_bundle, write_manifest
 from robot.audit.scan import find_secrets, redact_tree
-from robot.browser_setup import QUIET_FLAGS, find_chromium
 
 PASSWORD = "Mot-de-passe!Secret42 é"
 CODE = "493817"
@@ -44,25 +43,24 @@ def _serve(route: Route) -> None:
 
 
 @pytest.fixture(scope="module")
-def real_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Playwright trace where the password and code are typed and the cookie is sent."""
+def real_trace(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Path:
+    """A Playwright trace where the password and code are typed and the cookie is sent.
+
+    pytest-playwright's browser: the Sync API cannot start a second time in its event loop.
+    """
     path = tmp_path_factory.mktemp("trace") / "trace.zip"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=find_chromium(), args=list(QUIET_FLAGS)
-        )
-        context = browser.new_context()
-        context.add_cookies([{"name": "session", "value": COOKIE, "url": "http://portail.test/"}])
-        context.tracing.start(screenshots=True, snapshots=True)
-        page = context.new_page()
-        page.route("http://portail.test/**", _serve)
-        page.goto("http://portail.test/connexion")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        page.get_by_label("Code").fill(CODE)
-        with page.expect_navigation():
-            page.get_by_role("button", name="Valider").click()
-        context.tracing.stop(path=path)
-        browser.close()
+    context = browser.new_context()
+    context.add_cookies([{"name": "session", "value": COOKIE, "url": "http://portail.test/"}])
+    context.tracing.start(screenshots=True, snapshots=True)
+    page = context.new_page()
+    page.route("http://portail.test/**", _serve)
+    page.goto("http://portail.test/connexion")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("Code").fill(CODE)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Valider").click()
+    context.tracing.stop(path=path)
+    context.close()
     return path
 
 
@@ -215,7 +213,7 @@ def _wait_until_listening(viewer: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the trace viewer did not start within 30 s")
 
 
-def test_playwright_trace_viewer_opens_the_redacted_trace(run_dir: Path) -> None:
+def test_playwright_trace_viewer_opens_the_redacted_trace(run_dir: Path, page: Page) -> None:
     redact_tree(run_dir, SECRETS)
     port = _free_port()
     command = [sys.executable, "-m", "playwright", "show-trace", "-h", "127.0.0.1"]
@@ -225,16 +223,10 @@ def test_playwright_trace_viewer_opens_the_redacted_trace(run_dir: Path) -> None
     )
     try:
         _wait_until_listening(viewer)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=find_chromium(), args=list(QUIET_FLAGS)
-            )
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}/")
-            actions = page.get_by_text('Fill "********"')
-            expect(actions).to_have_count(2, timeout=20_000)
-            expect(page.get_by_text("Secret42")).to_have_count(0)
-            browser.close()
+        page.goto(f"http://127.0.0.1:{port}/")
+        actions = page.get_by_text('Fill "********"')
+        expect(actions).to_have_count(2, timeout=20_000)
+        expect(page.get_by_text("Secret42")).to_have_count(0)
     finally:
         # The viewer runs a Node.js child: stop the whole session this test started.
         os.killpg(viewer.pid, signal.SIGTERM)
