@@ -8,22 +8,24 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from sandbox.server import RunningSandbox
 
-DRIVER = Path(__file__).with_name("_session_memory.py")
+HERE = Path(__file__).parent
 PAGES = 24
 
 
-def test_release_memory_frees_the_pages_left_behind(sandbox: RunningSandbox) -> None:
+def _drive(script: str, sandbox: RunningSandbox, last: str) -> dict[str, Any]:
+    """Run a driver script against the sandbox (its own process, no NODE_OPTIONS set)."""
     done = subprocess.run(
         [
             sys.executable,
-            str(DRIVER),
+            str(HERE / script),
             sandbox.url,
             sandbox.options.user,
             sandbox.options.password,
-            str(PAGES),
+            last,
         ],
         capture_output=True,
         text=True,
@@ -32,7 +34,12 @@ def test_release_memory_frees_the_pages_left_behind(sandbox: RunningSandbox) -> 
         env={name: value for name, value in os.environ.items() if name != "NODE_OPTIONS"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    counters = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_release_memory_frees_the_pages_left_behind(sandbox: RunningSandbox) -> None:
+    counters = _drive("_session_memory.py", sandbox, str(PAGES))
     # Chromium collects when it likes: often dozens of documents are still alive here.
     assert counters["before"]["documents"] >= counters["after"]["documents"]
     assert counters["after"]["documents"] <= 3  # the page shown, and at most a frame or two
@@ -46,22 +53,7 @@ def test_traced_transactions_leave_no_stack_record_behind_in_the_driver(
 ) -> None:
     """Every trace chunk's record of call stacks in Playwright's driver is released: one left
     open per work context made the driver grow by ~0.4 MB per invoice (bench/README.md)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(DRIVER.with_name("_trace_sessions.py")),
-            sandbox.url,
-            sandbox.options.user,
-            sandbox.options.password,
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _drive("_trace_sessions.py", sandbox, str(tmp_path))
     assert result["kept"] == [f"T-{c}-{i}.zip" for c in range(4) for i in range(2)]
     assert result["opened"] >= result["contexts"] + len(result["kept"])
     assert result["released"] == result["opened"]
