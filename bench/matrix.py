@@ -3,10 +3,11 @@
 A configuration is one robot run: N rejections, W workers, a per-request latency, audit on or
 off. Its id (``n100-l300-w1-on``) names it in ``--only``, in ``latest.json`` and in the table.
 
-The default matrix is chosen to finish in well under an hour on a quiet 2-core machine (see
+The default matrix is chosen to finish in under an hour on a quiet 2-core machine (see
 :func:`estimate_s` and ``bench/README.md``): at 0 ms (where the robot's own cost shows) 1, 2
-and 4 workers with audit on and 1 and 2 with audit off; at 300 ms one worker with audit on
-(the floor-ratio target) and four workers (how far parallelism hides latency).
+and 4 workers with audit on and 1 and 2 with audit off; at 300 ms one worker with audit on and
+off (the floor-ratio target, and what the audit trace adds to it) and four workers (how far
+parallelism hides latency).
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ def cross(
 
 
 def default_matrix(n: int = 100) -> list[BenchConfig]:
-    """The curated default (7 runs of ``n``), see the module docstring."""
+    """The curated default (8 runs of ``n``), see the module docstring."""
     configs = cross(n, (1, 2, 4), (0,), (True,)) + cross(n, (1, 2), (0,), (False,))
     configs += [
         BenchConfig(n=n, workers=1, latency_ms=300, audit=True),
+        BenchConfig(n=n, workers=1, latency_ms=300, audit=False),
         BenchConfig(n=n, workers=4, latency_ms=300, audit=True),
     ]
     return configs

@@ -60,15 +60,15 @@ def test_only_keeps_the_named_configurations_and_refuses_unknown_ids() -> None:
         select(configs, ["n100-l0-w3-on"])
 
 
-def test_default_matrix_is_estimated_well_under_an_hour_on_the_reference_machine() -> None:
+def test_default_matrix_is_estimated_under_an_hour_on_the_reference_machine() -> None:
     configs = default_matrix(100)
     floors = {(c.n, c.latency_ms) for c in configs}
     total = sum(estimate_s(c) for c in configs) + sum(
         floor_estimate_s(n, lat, 25) for n, lat in floors
     )
-    assert total < 50 * 60
+    assert total < 60 * 60
     assert {(c.latency_ms, c.workers, c.audit) for c in configs} >= {
-        (300, 1, True), (0, 2, True), (0, 1, False)
+        (300, 1, True), (300, 1, False), (0, 2, True), (0, 1, False)
     }  # fmt: skip
 
 
