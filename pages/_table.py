@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from playwright.sync_api import Locator, Page
 
@@ -63,8 +64,21 @@ class TableRow:
 
 
 def read_table(table: Locator) -> list[TableRow]:
-    """Every body row of ``table`` (one round trip)."""
-    data = table.evaluate(_READ_TABLE)
+    """Every body row of ``table`` (waits for it to be on the page)."""
+    return _table_rows(table.evaluate(_READ_TABLE))
+
+
+def read_table_if_shown(table: Locator) -> list[TableRow] | None:
+    """Every body row of ``table`` if the page shows it, else None — one round trip to the
+    browser, where counting then reading takes four (the first match when several)."""
+    found = table.evaluate_all(_FIRST_TABLE)
+    return _table_rows(found[0]) if found else None
+
+
+_FIRST_TABLE = f"tables => tables.slice(0, 1).map({_READ_TABLE.strip()})"
+
+
+def _table_rows(data: dict[str, Any]) -> list[TableRow]:
     headers = [clean(header) for header in data["headers"]]
     rows = []
     for row in data["rows"]:

@@ -19,8 +19,9 @@ from pages._parse import (
     parse_money,
     parse_yes_no,
 )
-from pages._table import read_table
+from pages._table import read_table_if_shown
 from pages._witness import witness
+from pages.errors import ElementMissing
 from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
 
 
@@ -91,13 +92,15 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 
 _ZERO = Decimal("0.00")
 
-_READ_DL = """
-root => Array.from(root.querySelectorAll('dt')).map(dt => {
+#: The (term, description) pairs of the first element matched: [] when none is shown, else
+#: [pairs] — one round trip to the browser, with no wait (the screen is already shown).
+_READ_FIRST_DL = """
+roots => roots.slice(0, 1).map(root => Array.from(root.querySelectorAll('dt')).map(dt => {
   let dd = dt.nextElementSibling;
   while (dd && dd.tagName !== 'DD') dd = dd.nextElementSibling;
   const text = el => (el.innerText || el.textContent || '').trim();
   return [text(dt), dd ? text(dd) : ''];
-})
+}))
 """
 
 
@@ -163,10 +166,11 @@ class InvoicePage(PageObject):
     def read(self) -> InvoiceRecord:
         """Every field the page shows, parsed."""
         with portal_timeouts("Lecture de la facture"):
-            values: dict[str, Any] = {}
-            values.update(self._read_dl(self.info_region, Labels.INFO_FIELDS))
-            if self.rejection_region.count():
-                values.update(self._read_dl(self.rejection_region.first, Labels.REJECTION_FIELDS))
+            info = self._read_dl(self.info_region, Labels.INFO_FIELDS)
+            if info is None:
+                raise ElementMissing(f"Lecture de la facture : « {Labels.INFO_REGION} » absent.")
+            values: dict[str, Any] = dict(info)
+            values.update(self._read_dl(self.rejection_region, Labels.REJECTION_FIELDS) or {})
             values["lignes"] = self._read_lines()
             values["historique"] = self._read_history()
             values["pieces_jointes"] = self._read_attachments()
@@ -187,9 +191,13 @@ class InvoicePage(PageObject):
         return bool(self.acknowledge_button.count())
 
     @staticmethod
-    def _read_dl(root: Locator, fields: dict[str, str]) -> dict[str, Any]:
+    def _read_dl(root: Locator, fields: dict[str, str]) -> dict[str, Any] | None:
+        """The ``fields`` of the first ``root`` shown, parsed; None when none is shown."""
+        found = root.evaluate_all(_READ_FIRST_DL)
+        if not found:
+            return None
         values: dict[str, Any] = {}
-        for label, raw in root.evaluate(_READ_DL):
+        for label, raw in found[0]:
             name = fields.get(clean(label))
             if name is None or name in values:
                 continue
@@ -198,10 +206,8 @@ class InvoicePage(PageObject):
         return values
 
     def _read_lines(self) -> tuple[InvoiceLine, ...]:
-        if not self.lines_table.count():
-            return ()
         lines = []
-        for row in read_table(self.lines_table):
+        for row in read_table_if_shown(self.lines_table) or ():
             lines.append(
                 InvoiceLine(
                     reference=row.get(Labels.COL_REFERENCE),
@@ -217,22 +223,18 @@ class InvoicePage(PageObject):
 
     def _read_history(self) -> tuple[HistoryEntry, ...]:
         table = self.history_region.get_by_role("table")
-        if not table.count():
-            return ()
         return tuple(
             HistoryEntry(
                 date=row.get(Labels.COL_DATE),
                 utilisateur=row.get(Labels.COL_UTILISATEUR),
                 action=row.get(Labels.COL_ACTION),
             )
-            for row in read_table(table)
+            for row in read_table_if_shown(table) or ()
         )
 
     def _read_attachments(self) -> tuple[str, ...]:
-        if not self.attachments_table.count():
-            return ()
         names = []
-        for row in read_table(self.attachments_table):
+        for row in read_table_if_shown(self.attachments_table) or ():
             first = next(iter(row.cells.values()), "")
             if clean(first):
                 names.append(clean(first))

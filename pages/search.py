@@ -12,7 +12,7 @@ from pages._base import PageObject
 from pages._guard import navigation, portal_timeouts, wait_for_screen
 from pages._options import choose
 from pages._parse import clean, format_date_iso, parse_datetime, parse_money
-from pages._table import each_page, read_table
+from pages._table import each_page, read_table_if_shown
 from pages.errors import ElementMissing
 from pages.invoice import InvoicePage
 
@@ -150,10 +150,8 @@ class SearchPage(PageObject):
         return invoice.open_link(link.first)
 
     def _page_rows(self) -> list[SearchRow]:
-        if not self.results.count():
-            return []
         with portal_timeouts("Rechercher"):
-            table_rows = read_table(self.results)
+            table_rows = read_table_if_shown(self.results) or []
         return [
             SearchRow(
                 numero=row.get(Labels.COL_NUMERO),

@@ -17,7 +17,7 @@ from pages._table import (
     next_link,
     page_position,
     per_page_box,
-    read_table,
+    read_table_if_shown,
     rewind,
     set_rows_per_page,
 )
@@ -209,10 +209,8 @@ class SynthesePage(PageObject):
         self._prepared = _NOT_PREPARED
 
     def _page_rows(self) -> list[SyntheseRow]:
-        if not self.table.count():
-            return []
         with portal_timeouts("Synthèse"):
-            table_rows = read_table(self.table)
+            table_rows = read_table_if_shown(self.table) or []
         return [
             SyntheseRow(
                 numero=row.get(Labels.COL_NUMERO),
