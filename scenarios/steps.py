@@ -3,8 +3,12 @@ needed, then verifies on the portal; each returns a :class:`StepResult` and rais
 ``BusinessError`` (a person must look) or ``PortalError``/``SessionLost`` (retry).
 
     acknowledge(page, rejection, *, dry_run=False) -> StepResult
-    process(page, rejection, *, dry_run=False) -> StepResult
+    process(page, rejection, *, dry_run=False, shown=None) -> StepResult
     reissue(page, rejection, correction, *, dry_run=False) -> StepResult
+
+A step may hand what it read to the next (``StepResult.record``: the consultation page as it
+left it): ``process(..., shown=record)`` starts from it while the page still shows it, and
+``reissue`` takes the rejected invoice's content from ``rejection.invoice``.
 """
 
 from __future__ import annotations
