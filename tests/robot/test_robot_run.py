@@ -67,16 +67,17 @@ def test_plan_with_different_motives_is_carried_through_and_each_invoice_issued_
     assert verify_bundle(run_dir) == []
     assert (run_dir / "report.html").exists()
     for row in rows:
-        # The rejected invoice is read twice (before and after « Acquitter »): the steps after
-        # start from that reading instead of opening and reading it again.
+        # The rejected invoice is opened once and read twice (before and after « Acquitter »):
+        # the steps after start from that reading instead of opening and reading it again.
+        # The third reading is the new invoice's page.
         actions = _trace_actions(run_dir / "traces" / f"{row['numero_rejete']}.zip")
         opened = [a for a in actions if a["method"] == "goto" and "/factures/" in a["url"]]
-        reads = [a for a in actions if a["method"] == "waitForSelector" and _REJET in a["sel"]]
+        reads = [a for a in actions if a["method"] == "evalOnSelectorAll" and _INFO in a["sel"]]
         assert len(opened) == 1, opened
-        assert len(reads) == 2, reads
+        assert len(reads) == 3, reads
 
 
-_REJET = 'internal:role=region[name="Rejet"s]'
+_INFO = 'internal:role=region[name="Informations de la facture"s]'
 
 
 def _trace_actions(trace: Path) -> list[dict[str, str]]:
