@@ -8,8 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: setup demo test check bench sandbox clean
 
 setup: $(STAMP)
-	@$(PY) -m robot.browser_setup
-	@$(PY) -m robot.system_deps
+	@$(PY) -m robot.setup
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

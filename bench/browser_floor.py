@@ -24,7 +24,7 @@ from playwright.sync_api import BrowserContext
 
 from bench.floor import pending_rejections
 from bench.measure import process_cpu_s, tree
-from robot.browser import BrowserSettings, launch, new_context, start_playwright
+from robot.browser.launch import BrowserSettings, launch, new_context, start_playwright
 from sandbox.server import RunningSandbox, start_sandbox
 from sandbox.settings import SandboxOptions
 from scenarios import login
@@ -79,7 +79,7 @@ def measure(sandbox: RunningSandbox, n: int, audit: bool, trace_dir: Path) -> di
         context = new_context(browser, settings, storage_state=state)
         if audit:
             context.tracing.start(screenshots=True, snapshots=True)
-            context.tracing.stop_chunk()  # as the robot does (robot/recording.py)
+            context.tracing.stop_chunk()  # as the robot does (robot/browser/recording.py)
         page = context.new_page()
         cpu_start, wall_start = _children_cpu_s(), time.monotonic()
         for index, invoice in enumerate(invoices):

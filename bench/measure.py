@@ -246,7 +246,7 @@ def _package(name: str) -> str:
 
 
 def _chromium_version(browser: str | None) -> str:
-    from robot.browser_setup import find_chromium  # the browser the robot will launch
+    from robot.setup.chromium import find_chromium  # the browser the robot will launch
 
     executable = browser or find_chromium()
     if executable is None:

@@ -37,3 +37,13 @@ class ElementMissing(PageError):
 
 class OptionUnavailable(FormRejected):
     """A value to choose in a list of the form is not among the portal's options."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """An error's first line, short: what a person reads (the whole of it goes to the log).
+
+    The one copy every layer uses (pages, scenarios, robot); never holds a typed value, since
+    page objects word their own messages.
+    """
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else exc.__class__.__name__

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from robot.errors import Refused
 from robot.otp import check_otp_spec, is_imap_spec
 from robot.secrets import MASK, Secret
 
@@ -47,6 +48,8 @@ VARIABLES: dict[str, str] = {
     "audit_key": "CHORUS_AUDIT_KEY",
     "max_retries": "CHORUS_MAX_RETRIES",
     "retry_budget_s": "CHORUS_RETRY_BUDGET_S",
+    "retry_base_ms": "CHORUS_RETRY_BASE_MS",
+    "retry_seed": "CHORUS_RETRY_SEED",
     "slow_mo_ms": "CHORUS_SLOW_MO_MS",
     "recycle_every": "CHORUS_RECYCLE_EVERY",
     "max_sessions": "CHORUS_MAX_SESSIONS",
@@ -60,6 +63,8 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "workers": (1, 16),
     "max_retries": (0, 20),
     "retry_budget_s": (0, 86_400),
+    "retry_base_ms": (0, 60_000),
+    "retry_seed": (0, 2**31 - 1),
     "slow_mo_ms": (0, 10_000),
     "recycle_every": (0, 100_000),
     "max_sessions": (1, 16),
@@ -74,12 +79,8 @@ _SECRETS = ("password", "audit_key", "otp_imap_password")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-class ConfigError(ValueError):
+class ConfigError(Refused):
     """The configuration cannot be used; ``problems`` lists every reason, in French."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class Config:
     audit_key: Secret | None = None
     max_retries: int = 3
     retry_budget_s: int = 300
+    retry_base_ms: int = 500
+    retry_seed: int | None = None  # None: drawn at each run, and written to run.log
     slow_mo_ms: int = 0
     recycle_every: int = 10
     max_sessions: int = 2
@@ -169,6 +172,10 @@ def load_config(
             except ValueError as exc:
                 problems.append(f"{variable} : {exc}")
     problems += _semantic_problems(_with_defaults(values))
+    if "portal_url" in values and "otp_source" not in values:
+        # A real portal and no code source said: none (a clear message at login if the
+        # portal then asks for a code). « maildir:auto » is the embedded sandbox's own.
+        values["otp_source"] = "none"
     otp_source = values.get("otp_source", "maildir:auto")
     if "portal_url" in values and _AUTO_MAILDIR.fullmatch(otp_source):
         problems.append(
@@ -263,7 +270,7 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     var = VARIABLES
     problems: list[str] = []
     for name, (low, high) in _BOUNDS.items():
-        if not low <= values[name] <= high:
+        if values[name] is not None and not low <= values[name] <= high:
             problems.append(
                 f"{var[name]} : {values[name]} est hors limites (entre {low} et {high} attendu)"
             )

@@ -42,6 +42,10 @@ class PortalTarget:
         source, recipient = self.otp_source, self.identifiant
         return lambda since: source.get_code(since=since, recipient=recipient)
 
+    def requests_per_min(self, config: Config) -> int:
+        """Politeness applies to the real portal, not to the embedded sandbox (0: none)."""
+        return 0 if self.embedded else config.max_requests_per_min
+
     def close(self) -> None:
         if self._stop is not None:
             self._stop()

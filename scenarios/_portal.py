@@ -21,6 +21,7 @@ from pages import (
     SearchPage,
     SearchRow,
 )
+from pages.errors import first_line
 from scenarios.model import BusinessError, PortalError, SessionLost
 
 #: Display label of a rejected invoice (portal-spec §4).
@@ -46,8 +47,7 @@ def translated(what: str) -> Iterator[None]:
     except (PortalUnavailable, ElementMissing, ParseError) as exc:
         raise PortalError(f"{what} : {exc}") from exc
     except PlaywrightError as exc:
-        first_line = (str(exc).strip().splitlines() or ["erreur du navigateur"])[0]
-        raise PortalError(f"{what} : {first_line}") from exc
+        raise PortalError(f"{what} : {first_line(exc)}") from exc
 
 
 def search_number(page: Page, numero: str) -> list[SearchRow]:

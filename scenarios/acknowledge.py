@@ -7,14 +7,27 @@ one invoice, and it shows « Acquittée : Oui » right after, to verify.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from playwright.sync_api import Page
 
+from pages import InvoiceRecord
 from scenarios._portal import open_rejected, translated
 from scenarios.model import BusinessError, Outcome, PortalError, Rejection, Step, StepResult
 
 
-def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> StepResult:
-    """Acknowledge ``rejection`` unless the portal already shows it acknowledged."""
+def acknowledge(
+    page: Page,
+    rejection: Rejection,
+    *,
+    dry_run: bool = False,
+    check: Callable[[InvoiceRecord], object] | None = None,
+) -> StepResult:
+    """Acknowledge ``rejection`` unless the portal already shows it acknowledged.
+
+    ``check`` is called with the rejected invoice as read, before the click (and in a dry
+    run): the BusinessError it raises stops the transaction before anything changes.
+    """
     numero = rejection.numero
     url = rejection.link
     with translated(f"Acquittement de la facture {numero}"):
@@ -25,7 +38,7 @@ def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> S
             "motif": record.motif_rejet,
             "commentaire": record.commentaire_rejet,
         }
-        if record.acquittee:
+        if record.acquittee:  # no click here: the next step checks before its own
             return StepResult(
                 Step.ACKNOWLEDGE,
                 Outcome.ALREADY_DONE,
@@ -34,6 +47,8 @@ def acknowledge(page: Page, rejection: Rejection, *, dry_run: bool = False) -> S
                 after=before,
                 record=record,
             )
+        if check is not None:
+            check(record)
         if dry_run:
             return StepResult(
                 Step.ACKNOWLEDGE,

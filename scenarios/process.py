@@ -7,6 +7,8 @@ consultation page (« Rejet traité : Oui » and the action in its history).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from playwright.sync_api import Page
 
 from pages import InvoicePage, InvoiceRecord, Navigator
@@ -31,6 +33,7 @@ def process(
     *,
     dry_run: bool = False,
     shown: InvoiceRecord | None = None,
+    check: Callable[[InvoiceRecord], object] | None = None,
 ) -> StepResult:
     """Process the rejection unless the consultation page shows « Rejet traité : Oui ».
 
@@ -38,7 +41,8 @@ def process(
     says it would act — also when the rejection is not acknowledged yet, since a real run would
     have acknowledged it at the step before. ``shown``: the consultation page as the step
     before just read it (``StepResult.record``), used instead of reading it again while the
-    page still shows it.
+    page still shows it. ``check``: as for :func:`~scenarios.acknowledge.acknowledge`,
+    called before the click.
     """
     numero = rejection.numero
     url = rejection.link
@@ -53,6 +57,8 @@ def process(
                 before=before,
                 after=before,
             )
+        if check is not None:
+            check(record)
         if dry_run:
             return StepResult(
                 Step.PROCESS,

@@ -72,6 +72,32 @@ def reissue(
     )
 
 
+def check_reissue(record: InvoiceRecord, correction: Correction) -> ReissueContent:
+    """The new invoice's content, built before the transaction's first click.
+
+    A correction that cannot apply to the rejected invoice as the portal shows it (say
+    ``montant_ht`` on an invoice of several lines) is a BusinessError whose message says in
+    what state the portal is left — untouched by this transaction — and what to do next.
+    """
+    try:
+        return build_content(record, correction)
+    except BusinessError as exc:
+        if not record.acquittee:
+            state = "toujours rejetée, non acquittée"
+        elif not record.rejet_traite:
+            state = "rejetée et acquittée, rejet non traité"
+        else:
+            state = "rejetée, rejet traité, sans nouvelle facture"
+        where = (
+            f"la ligne {correction.source_line} du plan" if correction.source_line else "le plan"
+        )
+        raise BusinessError(
+            f"{exc}. Rien n'a été fait par le robot sur le portail : la facture "
+            f"{record.numero} y est {state}. Corrigez {where}, puis relancez-le.",
+            exc.messages,
+        ) from exc
+
+
 def fill(form: EntryForm, content: ReissueContent) -> None:
     """Type ``content`` into the entry form, block by block, in the portal's order."""
     if content.cadre:

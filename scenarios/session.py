@@ -41,7 +41,12 @@ def login(
         needs_code = form.login(identifiant, password)
         if needs_code:
             if otp is None:
-                raise PortalError("Le portail demande un code de vérification ; aucun fournisseur.")
+                # Not retried: the configuration, not the portal, must change.
+                raise BusinessError(
+                    "Le portail demande un code de vérification, mais aucune source de codes "
+                    "n'est configurée : indiquez CHORUS_OTP_SOURCE (prompt, maildir:/chemin, "
+                    "command:<commande> ou imaps://identifiant@serveur/INBOX)."
+                )
             OtpPage(page).submit(otp(since))
         Navigator(page, base_url).remember_home()
     except FormRejected as exc:

@@ -1,7 +1,7 @@
 """Fixtures shared by the whole test suite.
 
 - ``browser_type_launch_args``: pytest-playwright launches the Chromium the project found
-  (``robot.browser_setup``), with the quiet flags.
+  (``robot.setup.chromium``), with the quiet flags.
 - ``sandbox`` (session): one sandbox per test process (each xdist worker has its own), in a
   thread, on a free 127.0.0.1 port, data in a temporary folder, admin interface on.
 - ``fresh_sandbox`` (function): the same sandbox reset to its seed, every fault knob off.
@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 from cli_support import CliResult, RobotCli
+from playwright.sync_api import Playwright
 
-from robot.browser_setup import QUIET_FLAGS, find_chromium
+from robot.browser.find import QUIET_FLAGS, find_chromium
 from sandbox.server import RunningSandbox, start_sandbox
 from sandbox.settings import SandboxOptions
 
@@ -36,10 +37,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(
-    browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config
+    browser_type_launch_args: dict[str, Any], pytestconfig: pytest.Config, playwright: Playwright
 ) -> dict[str, Any]:
     args = dict(browser_type_launch_args)
-    executable = find_chromium(headless=not pytestconfig.getoption("--headed"))
+    executable = find_chromium(playwright, headless=not pytestconfig.getoption("--headed"))
     if executable is not None:
         args["executable_path"] = executable
     args["args"] = [*args.get("args", []), *QUIET_FLAGS]

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from robot.secrets import redact
+from robot.timezone import PARIS
 
 REPORT_NAME = "report.html"
-PARIS = ZoneInfo("Europe/Paris")
 _TEMPLATES = Path(__file__).parent / "templates"
 
 #: Transaction states (journal) → French labels, for the totals.

@@ -11,11 +11,11 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+
+from robot.timezone import PARIS
 
 RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
 _KEEP = re.compile(r"(\d+)\s*([jd]?)", re.IGNORECASE)
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from _target import QaPortal, pending_rejections, sandbox_state
 from playwright.sync_api import BrowserContext, Page, expect
 
 from pages import LoginPage, Navigator, OtpPage, RejectionWindow
-from robot.preflight import check_portal, mismatches
+from scenarios.preflight import check_portal, mismatches
 
 pytestmark = [pytest.mark.readonly, pytest.mark.e2e]
 

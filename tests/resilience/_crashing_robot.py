@@ -12,7 +12,7 @@ import os
 import signal
 from typing import Any
 
-from robot import recording
+from robot.browser import recording
 from robot.cli import main
 
 action, moment, nth = os.environ["CRASH_AT"].split("|")

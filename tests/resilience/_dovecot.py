@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from robot.system_deps import find_dovecot
+from robot.setup.dovecot import find_dovecot
 
 PASSWORD = "Mdp-Imap-tres-secret-7"
 START_TIMEOUT_S = 15.0

@@ -17,7 +17,7 @@ import pytest
 from _dovecot import PASSWORD, Certificate, Dovecot, Mailbox, make_certificate, start_dovecot
 
 from robot.otp import OtpError, OtpSource, make_otp_source
-from robot.otp_imap import ImapOtp
+from robot.otp.imap import ImapOtp
 from robot.secrets import registered
 from sandbox.security import otp_message
 

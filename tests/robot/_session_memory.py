@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pages import Navigator
 from robot.browser import BrowserSettings
+from robot.browser.session import WorkSession
 from robot.portal import PortalTarget
 from robot.secrets import Secret
-from robot.session import WorkSession
 
 
 def driver_node_options() -> list[str]:

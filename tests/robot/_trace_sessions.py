@@ -21,10 +21,10 @@ from playwright._impl import local_utils
 
 from pages import Navigator
 from robot.browser import BrowserSettings
+from robot.browser.recording import Recorder
+from robot.browser.session import WorkSession
 from robot.portal import PortalTarget
-from robot.recording import Recorder
 from robot.secrets import Secret
-from robot.session import WorkSession
 
 counts = {"opened": 0, "released": 0}
 _started, _discarded, _zip = (

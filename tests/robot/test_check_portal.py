@@ -11,9 +11,9 @@ from cli_support import RobotCli, write_plan
 from playwright.sync_api import Page
 from portal_support import log_in
 
-from robot.preflight import assert_portal_matches, check_portal, mismatches, render_table
 from sandbox.server import RunningSandbox
 from scenarios import PortalChanged, PortalError
+from scenarios.preflight import assert_portal_matches, check_portal, mismatches, render_table
 
 
 def _state(sandbox: RunningSandbox) -> list[tuple[Any, ...]]:
@@ -84,7 +84,7 @@ def test_check_portal_tolerates_moved_columns_moved_blocks_and_changed_ids(
 def test_run_refuses_a_portal_whose_label_changed_and_acknowledges_nothing(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
-    # Passes once the runner calls robot.preflight.assert_portal_matches right after login.
+    # Passes once the runner calls scenarios.preflight.assert_portal_matches right after login.
     numero = next(i["numero"] for i in fresh_sandbox.invoices("REJETEE") if not i["acquittee"])
     plan = write_plan(tmp_path / "plan.csv", [{"numero_rejete": numero, "nouveau_numero": "D-1"}])
     fresh_sandbox.set_faults(label_renames={"Traiter le rejet": "Traiter"})

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from cli_support import RobotCli, write_plan
 
-from robot.lock import RunLock
 from robot.plan import load_plan
+from robot.run.lock import RunLock
 from sandbox.server import RunningSandbox
 
 

@@ -189,12 +189,23 @@ def test_credentials_inside_the_portal_url_are_refused_without_being_quoted() ->
     ]
 
 
-def test_the_sandbox_maildir_cannot_serve_a_real_portal() -> None:
+def test_a_real_portal_without_a_code_source_has_none() -> None:
     environ = {k: v for k, v in PORTAL.items() if k != "CHORUS_OTP_SOURCE"}
 
-    problems = problems_of(environ)
+    assert load_config(environ, dotenv=None).otp_source == "none"
+
+
+def test_the_sandbox_maildir_cannot_serve_a_real_portal() -> None:
+    problems = problems_of({**PORTAL, "CHORUS_OTP_SOURCE": "maildir:auto"})
 
     assert len(problems) == 1 and problems[0].startswith("CHORUS_OTP_SOURCE : « maildir:auto »")
+
+
+def test_retry_base_and_seed_are_read() -> None:
+    config = load_config({"CHORUS_RETRY_BASE_MS": "20", "CHORUS_RETRY_SEED": "42"}, dotenv=None)
+
+    assert (config.retry_base_ms, config.retry_seed) == (20, 42)
+    assert load_config({}, dotenv=None).retry_seed is None
 
 
 def test_login_must_be_an_email_address() -> None:

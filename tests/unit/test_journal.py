@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from robot.journal import Journal
+from robot.run.journal import Journal
 
 
 def _journal_with_run(tmp_path: Path, numbers: list[str]) -> Journal:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from robot.lock import LockHeld, RunLock
+from robot.run.lock import LockHeld, RunLock
 
 
 def test_second_lock_on_the_same_journal_is_refused_and_names_the_holder(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_second_lock_on_the_same_journal_is_refused_and_names_the_holder(tmp_pat
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from robot.lock import RunLock\n"
+            "import sys; from pathlib import Path; from robot.run.lock import RunLock\n"
             f"lock = RunLock(Path({str(journal)!r}), 'run-A'); lock.acquire()\n"
             "print('locked', flush=True); sys.stdin.readline()",
         ],
@@ -44,7 +44,7 @@ def test_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import os; from pathlib import Path; from robot.lock import RunLock\n"
+            "import os; from pathlib import Path; from robot.run.lock import RunLock\n"
             f"RunLock(Path({str(journal)!r}), 'run-dead').acquire(); os._exit(9)",
         ],
         check=False,

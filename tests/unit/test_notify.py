@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from robot.config import Config
-from robot.notify import notify
+from robot.run.notify import notify
 
 
 @pytest.fixture

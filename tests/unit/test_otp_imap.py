@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from robot import system_deps
 from robot.config import ConfigError, load_config
 from robot.otp import OtpError, check_otp_spec, make_otp_source
-from robot.otp_imap import (
+from robot.otp.imap import (
     ImapOtp,
     ImapTarget,
     MailCode,
@@ -26,6 +25,7 @@ from robot.otp_imap import (
     search_since,
 )
 from robot.secrets import Secret
+from robot.setup import dovecot as system_deps
 
 DATA = Path(__file__).parent / "data" / "otp"
 PARIS = ZoneInfo("Europe/Paris")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pages.records import InvoiceLine, InvoiceRecord
 from robot.plan import COLUMNS, load_plan
-from robot.plan_template import write_plan_template
+from robot.plan.template import write_plan_template
 from scenarios.model import Correction, Rejection
 
 TODAY = date(2026, 3, 16)

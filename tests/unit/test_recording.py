@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robot.recording import Recorder, safe_name
+from robot.browser.recording import Recorder, safe_name
 
 
 def _video(tmp_path: Path, name: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from robot.session import _Throttle, server_time_ms
+from robot.browser.session import _Throttle, server_time_ms
 
 
 @dataclass

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from robot.runner import work_order
+from robot.run.runner import work_order
 from scenarios import Correction, Rejection
 
 

@@ -1,0 +1,255 @@
+"""A worker's browser and logged-in session: login untraced, work traced, recover on failure.
+
+The password and the one-time code are typed in a throw-away *login context* that is never
+traced nor recorded; its cookies are then handed to the *work context*, where tracing and
+videos may run (design.md, rule 5).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    CDPSession,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    Route,
+)
+
+from pages import observe
+from robot.browser.launch import BrowserSettings, launch, new_context, start_playwright
+from robot.browser.recording import Recorder
+from robot.portal import PortalTarget
+from robot.secrets import register
+from scenarios.session import login as login_scenario
+
+
+class WorkSession:
+    """One browser, one logged-in work context and its page; rebuilt on demand."""
+
+    def __init__(
+        self,
+        portal: PortalTarget,
+        settings: BrowserSettings,
+        recorder: Recorder | None = None,
+        *,
+        requests_per_min: int = 0,
+    ) -> None:
+        self.portal = portal
+        self.settings = settings
+        self.recorder = recorder
+        self._throttle = _Throttle(requests_per_min) if requests_per_min > 0 else None
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self._cdp: CDPSession | None = None
+        self._crashed = False
+        #: Server time the portal reported (``Server-Timing: app;dur=…``), in milliseconds.
+        self.server_ms = 0.0
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> WorkSession:
+        self._playwright = start_playwright()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._close_context()
+        if self._browser is not None:
+            _quietly(self._browser.close)
+            self._browser = None
+        if self._playwright is not None:
+            _quietly(self._playwright.stop)
+            self._playwright = None
+
+    @property
+    def browser(self) -> Browser:
+        if self._browser is None or not self._browser.is_connected():
+            assert self._playwright is not None, "WorkSession used outside its with-block"
+            self._browser = launch(self._playwright, self.settings)
+        return self._browser
+
+    def browser_alive(self) -> bool:
+        """Asked of the browser itself: still connected, and the work page's renderer alive.
+
+        True before the first launch (nothing is dead: the next use launches a browser).
+        """
+        if self._browser is None:
+            return True
+        return self._browser.is_connected() and not self._crashed
+
+    @property
+    def page(self) -> Page:
+        if self._page is None or self._page.is_closed():
+            self.login()
+        assert self._page is not None
+        return self._page
+
+    # -- login ------------------------------------------------------------------------------
+    def login(self) -> None:
+        """Log in in an untraced context and open a work context with its cookies."""
+        self._close_context()
+        state, home_url = self._login_state()
+        for cookie in state.get("cookies", []):
+            value = cookie.get("value")
+            if isinstance(value, str) and len(value) >= 8:
+                register(value)  # session cookies never appear in any artifact
+        self._open_work_context(state, home_url)
+        logger.info("Connecté au portail {}", self.portal.url)
+
+    def _open_work_context(self, state: Any, url: str) -> None:
+        video_dir = self.recorder.video_dir if self.recorder else None
+        self._context = new_context(
+            self.browser, self.settings, storage_state=state, video_dir=video_dir
+        )
+        if self._throttle is not None:
+            self._context.route("**/*", self._throttle.handle)
+        if self.recorder is not None:
+            self.recorder.attach(self._context)
+        self._page = self._context.new_page()
+        self._crashed = False
+        self._page.on("crash", self._on_crash)
+        self._page.on("response", self._count_server_time)
+        if self.recorder is not None:
+            observe(self._page, self.recorder.witness)
+        # Back to the page the portal showed (its URL is learnt, not assumed).
+        self._page.goto(url)
+
+    def _on_crash(self, _page: Page) -> None:
+        self._crashed = True
+
+    def _count_server_time(self, response: Response) -> None:
+        self.server_ms += server_time_ms(response.headers.get("server-timing", ""))
+
+    def recycle(self) -> None:
+        """A fresh work context with the same session cookies: memory stays flat on long runs."""
+        if self._context is None or self._page is None or self._page.is_closed():
+            return
+        try:
+            state, url = self._context.storage_state(), self._page.url
+        except Exception:
+            self._close_context()
+            return
+        self._close_context()
+        self._open_work_context(state, url)
+        logger.debug("Contexte du navigateur renouvelé")
+
+    def release_memory(self) -> None:
+        """Have the page's renderer collect its garbage now, between two transactions.
+
+        Chromium keeps every page the robot left (documents, DOM, scripts) until memory gets
+        scarce, which on a large machine means hundreds of megabytes per worker. A collection
+        costs ~15 ms; measured over 20 invoices the renderer stays near 120 MB instead of
+        growing past 700 MB (bench/README.md). Chromium only (CDP); never fails the run.
+        """
+        if self._context is None or self._page is None or self._page.is_closed():
+            return
+        try:
+            if self._cdp is None:
+                self._cdp = self._context.new_cdp_session(self._page)
+            self._cdp.send("HeapProfiler.collectGarbage")
+        except Exception:  # another browser, or a crashed one: the next step will tell
+            self._cdp = None
+
+    def _login_state(self) -> tuple[Any, str]:
+        context = new_context(self.browser, self.settings)
+        try:
+            page = context.new_page()
+            login_scenario(
+                page,
+                base_url=self.portal.url,
+                identifiant=self.portal.identifiant,
+                password=self.portal.password.reveal(),
+                otp=self.portal.otp_callback(),
+            )
+            return context.storage_state(), page.url
+        finally:
+            _quietly(context.close)
+
+    def restart_browser(self) -> None:
+        """After a crash: drop the browser and everything in it; the next use logs in again."""
+        self._close_context()
+        if self._browser is not None:
+            _quietly(self._browser.close)
+            self._browser = None
+        self._crashed = False
+
+    def logout(self) -> None:
+        if self._page is None or self._page.is_closed():
+            return
+        from pages.navigation import Navigator
+
+        _quietly(lambda: Navigator(self._page, self.portal.url).logout())  # type: ignore[arg-type]
+
+    def _close_context(self) -> None:
+        if self._context is not None:
+            videos = []
+            if self.recorder is not None:
+                videos = [page.video for page in self._context.pages if page.video]
+                self.recorder.detach(self._context)
+            _quietly(self._context.close)
+            if self.recorder is not None:
+                self.recorder.context_closed([Path(p) for p in map(_video_path, videos) if p])
+        self._context = None
+        self._page = None
+        self._cdp = None
+
+
+_APP_TIMING = re.compile(r"(?:^|,)\s*app\s*;[^,]*?dur=([0-9.]+)")
+
+
+def server_time_ms(header: str) -> float:
+    """The ``app`` duration of a ``Server-Timing`` header (0 when absent)."""
+    match = _APP_TIMING.search(header)
+    return float(match.group(1)) if match else 0.0
+
+
+class _Throttle:
+    """Politeness towards the real portal: at most N page requests a minute.
+
+    Only documents and XHR/fetch count (static files come from the cache after the first
+    page). The wait is for a time slot, not for the page: the portal is simply asked less.
+    """
+
+    _COUNTED = frozenset({"document", "xhr", "fetch"})
+
+    def __init__(self, per_minute: int) -> None:
+        self.interval = 60.0 / per_minute
+        self._next = 0.0
+        self._clock = threading.Event()
+
+    def handle(self, route: Route, request: Request) -> None:
+        if request.resource_type in self._COUNTED:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            if slot > now:
+                self._clock.wait(slot - now)
+        route.continue_()
+
+
+def _video_path(video: Any) -> str:
+    try:
+        return str(video.path())
+    except Exception:
+        return ""
+
+
+def _quietly(action: Any) -> None:
+    # Closing what has already crashed raises; nothing is left to save at that point.
+    try:
+        action()
+    except Exception:
+        return

@@ -1,0 +1,250 @@
+"""``chorus-robot``: the command line. French for users.
+
+Exit codes (:mod:`robot.errors`, the one place that maps errors to them): 0 every transaction
+done; 1 some need a person; 2 refused before starting (usage, configuration, plan) — nothing
+touched; 3 system failure, or any unexpected error; 4 another run holds the lock. Whatever
+ends a command, the user reads one French line, never a traceback (it goes to ``run.log``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from loguru import logger
+
+from robot.audit.cli import audit_app
+from robot.cli.common import console, err_console, execute_plan, journal_path
+from robot.config import Config, ConfigError, load_config
+from robot.errors import EXIT_LOCKED, EXIT_REFUSED, EXIT_SYSTEM, exit_code_for, first_line
+from robot.logs import configure_logging
+from robot.plan import Plan, PlanError, load_plan
+from robot.portal import open_portal
+from robot.run.journal import Journal
+from robot.run.lock import LockHeld, RunLock
+from robot.run.notify import notify
+from robot.run.rundir import RunDir
+
+app = typer.Typer(
+    name="chorus-robot",
+    help="Robot de traitement des factures rejetées sur Chorus Pro.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(audit_app, name="audit", help="Vérifier ou rejouer le dossier d'audit d'un run.")
+
+
+def _refuse(title: str, problems: list[str]) -> typer.Exit:
+    err_console.print(f"[bold red]{title}[/bold red] (rien n'a été envoyé au portail) :")
+    for problem in problems:
+        err_console.print(f"  • {problem}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_REFUSED)
+
+
+def _config() -> Config:
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise _refuse("Configuration invalide", list(exc.problems)) from None
+
+
+def _plan(path: Path) -> Plan:
+    try:
+        return load_plan(path)
+    except PlanError as exc:
+        raise _refuse(
+            f"Plan refusé : {len(exc.issues)} erreur(s)",
+            [str(issue) for issue in exc.issues],
+        ) from None
+    except OSError as exc:
+        raise _refuse("Plan illisible", [f"{path} : {exc.strerror or exc}"]) from None
+
+
+@app.command()
+def run(
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Plan de corrections (CSV ou JSON).", show_default=False),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, max=16, help="Navigateurs en parallèle (CHORUS_WORKERS)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Tout faire sauf modifier le portail.")
+    ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume", help="Reprendre un run interrompu (son dossier).", show_default=False
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Exécuter un plan : acquitter, traiter le rejet et réémettre chaque facture."""
+    config = _config()
+    if (plan is None) == (resume is None):
+        raise _refuse(
+            "Arguments invalides", ["indiquez soit --plan FICHIER, soit --resume DOSSIER_DU_RUN"]
+        )
+    if resume is not None:
+        run_dir, corrections, dry_run = _resumable(config, resume, dry_run)
+    else:
+        assert plan is not None
+        corrections = _plan(plan)
+        _check_lock(config)
+        run_dir = RunDir.create(config.output_dir)
+    configure_logging(run_dir.log, verbose=verbose)
+    console.print(f"Run {run_dir.run_id} — dossier : {run_dir.root}")
+    portal = open_portal(config)
+    try:
+        result = execute_plan(
+            config,
+            portal,
+            corrections,
+            run_dir,
+            dry_run=dry_run,
+            workers=workers or config.workers,
+            resume=resume is not None,
+        )
+    except LockHeld as exc:
+        err_console.print(f"[red]{exc}[/red] Rien n'a été fait.")
+        raise typer.Exit(EXIT_LOCKED) from None
+    finally:
+        portal.close()
+    notify(config, run_dir.root)
+    raise typer.Exit(result.exit_code)
+
+
+def _check_lock(config: Config) -> None:
+    """Refuse at once (exit 4) when another run holds the journal, before anything else."""
+    lock = RunLock(journal_path(config), "vérification")
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        err_console.print(f"[red]{exc}[/red] Rien n'a été fait.")
+        raise typer.Exit(EXIT_LOCKED) from None
+    lock.release()
+
+
+def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Plan, bool]:
+    """The run folder to resume, its plan and its mode, or a refusal (exit 2)."""
+    run_dir = RunDir(folder.resolve())
+    plans = sorted(run_dir.root.glob("plan.*")) if run_dir.root.is_dir() else []
+    if not plans:
+        raise _refuse(
+            "Reprise impossible", [f"{folder} : ce n'est pas le dossier d'un run (plan absent)"]
+        )
+    journal = Journal(journal_path(config))
+    try:
+        recorded = journal.run(run_dir.run_id)
+    finally:
+        journal.close()
+    if recorded is None:
+        raise _refuse(
+            "Reprise impossible",
+            [f"{folder} : run inconnu du journal {journal_path(config)}"],
+        )
+    _check_lock(config)
+    return run_dir, _plan(plans[0]), recorded.dry_run or dry_run
+
+
+@app.command()
+def rejections(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Écrire un modèle de plan à compléter (CSV ou JSON)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Lister les factures rejetées ; écrire un modèle de plan à compléter."""
+    from robot.cli.listing import list_rejections
+
+    config = _config()
+    if out is not None and out.suffix.lower() not in {".csv", ".json"}:
+        raise _refuse("Argument invalide", [f"--out {out} : extension .csv ou .json attendue"])
+    configure_logging(None, verbose=verbose)
+    portal = open_portal(config)
+    try:
+        code = list_rejections(config, portal, console, out)
+    finally:
+        portal.close()
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    count: Annotated[
+        int, typer.Option("--factures", min=1, max=200, help="Nombre de factures rejetées.")
+    ] = 8,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Démonstration complète sur le bac à sable intégré."""
+    from robot.cli.demo import run_demo
+
+    config = _config()
+    raise typer.Exit(run_demo(config, console, count=count, verbose=verbose))
+
+
+@app.command("check-portal")
+def check_portal(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Vérifier, sans rien modifier, que chaque écran du portail est celui que le robot connaît."""
+    from datetime import datetime
+
+    from playwright.sync_api import Error as PlaywrightError
+
+    from robot.browser.launch import settings_for
+    from robot.browser.session import WorkSession
+    from robot.cli.check import check_session, render_table
+    from robot.timezone import PARIS
+    from scenarios.preflight import mismatches
+
+    config = _config()
+    configure_logging(None, verbose=verbose)
+    folder = config.output_dir / f"check-portal-{datetime.now(PARIS):%Y%m%d-%H%M%S}"
+    portal = open_portal(config)
+    try:
+        with WorkSession(portal, settings_for(config)) as session:
+            rows = check_session(session, screenshot_dir=folder)
+    except PlaywrightError as exc:
+        reason = (str(exc).strip().splitlines() or ["erreur du navigateur"])[0]
+        err_console.print(f"[red]Vérification impossible : {reason}[/red]", highlight=False)
+        raise typer.Exit(EXIT_SYSTEM) from None
+    finally:
+        portal.close()
+    console.print(render_table(rows))
+    problems = mismatches(rows)
+    if problems:
+        err_console.print(f"[bold red]Le portail a changé : {len(problems)} écart(s)[/bold red]")
+        for problem in problems:
+            err_console.print(f"  • {problem}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"Captures d'écran : {folder}", markup=False, highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(EXIT_SYSTEM)
+    console.print(f"Le portail {portal.url} correspond aux écrans connus du robot.")
+    raise typer.Exit(0)
+
+
+def main() -> None:
+    """Console-script entry point: the error contract's last line of defence."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("Interrompu.")
+        sys.exit(EXIT_SYSTEM)
+    except Exception as exc:
+        # Whatever a command let through: one French line here, the traceback in the log
+        # (run.log when the command has a run folder).
+        logger.opt(exception=exc).error("Arrêt sur erreur : {}", first_line(exc))
+        err_console.print(
+            f"[bold red]Arrêt du robot :[/bold red] {first_line(exc)}", highlight=False
+        )
+        sys.exit(exit_code_for(exc))
+    finally:
+        logger.remove()

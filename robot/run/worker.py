@@ -1,0 +1,281 @@
+"""A worker: claims transactions from the journal and carries each through its three steps.
+
+Each step reconciles with the portal before acting, so a re-run or a resume never issues an
+invoice twice. System failures are retried with exponential backoff and jitter, within a
+count and a time budget (re-login on a lost session, a new browser after a crash); business
+failures stop that transaction only and are never retried.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from robot.audit import EventLog
+from robot.browser.recording import Recorder
+from robot.browser.session import WorkSession
+from robot.config import Config
+from robot.errors import first_line
+from robot.run.journal import Journal, TransactionRow
+from robot.run.retries import with_retries
+from robot.run.states import SUCCEEDED, State
+from robot.run.stopper import Stopper
+from scenarios import (
+    BusinessError,
+    Correction,
+    InvoiceRecord,
+    Outcome,
+    PortalError,
+    Rejection,
+    Step,
+    StepResult,
+)
+from scenarios.lookup import find_rejection
+from scenarios.reissue import check_reissue
+from scenarios.steps import acknowledge, process, reissue
+
+T = TypeVar("T")
+
+
+def correction_text(correction: Correction) -> dict[str, str]:
+    """The fields a correction changes, as text (for the journal, events and report)."""
+    return {name: str(value) for name, value in correction.overrides().items()}
+
+
+class Worker:
+    """Carries claimed transactions through; one browser session, one recorder."""
+
+    def __init__(
+        self,
+        config: Config,
+        session: WorkSession,
+        journal: Journal,
+        events: EventLog,
+        recorder: Recorder,
+        *,
+        name: str = "w1",
+        stopper: Stopper | None = None,
+        on_done: Callable[[TransactionRow], None] | None = None,
+        rng_seed: int | None = None,
+    ) -> None:
+        self.config = config
+        self.session = session
+        self.journal = journal
+        self.events = events
+        self.recorder = recorder
+        self.name = name
+        self.stopper = stopper or Stopper()
+        self.on_done = on_done or (lambda _row: None)
+        self._rng = random.Random(rng_seed)
+        self._since_recycle = 0
+        #: Set when a system failure outlasted the retries: the portal is down, stop asking.
+        self.halted = False
+
+    def work(
+        self,
+        run_id: str,
+        corrections: dict[str, Correction],
+        rejections: dict[str, Rejection],
+        *,
+        dry_run: bool,
+    ) -> None:
+        """Claim and carry transactions until none is left or a stop is requested."""
+        while not self.stopper.requested and not self.halted:
+            row = self.journal.claim_next(run_id, worker=self.name)
+            if row is None:
+                return
+            correction = corrections[row.numero_rejete.casefold()]
+            self.carry(row, correction, rejections.get(row.numero_rejete.casefold()), dry_run)
+            self.on_done(self.journal.transaction(row.id))
+            self._since_recycle += 1
+            if self.config.recycle_every and self._since_recycle >= self.config.recycle_every:
+                self._since_recycle = 0
+                self.session.recycle()
+            else:
+                self.session.release_memory()
+
+    # -- one transaction --------------------------------------------------------------------
+    def carry(
+        self,
+        row: TransactionRow,
+        correction: Correction,
+        rejection: Rejection | None,
+        dry_run: bool,
+    ) -> None:
+        started = time.monotonic()
+        server_before = self.session.server_ms
+        state, message, new_status = State.DONE, "", ""
+        self.recorder.begin(row.numero_rejete)
+        with logger.contextualize(invoice=row.numero_rejete, worker=self.name):
+            try:
+                if rejection is None:
+                    rejection = self._with_retries(
+                        "recherche", lambda: find_rejection(self.session.page, row.numero_rejete)
+                    )
+            except (PortalError, PlaywrightError) as exc:
+                state, message = State.SYSTEM_FAILURE, first_line(exc)
+            else:
+                if rejection is None:
+                    state = State.NOT_REJECTED
+                    message = (
+                        f"La facture {row.numero_rejete} n'est pas une facture rejetée sur le "
+                        "portail : ligne du plan ignorée, rien n'a été fait."
+                    )
+                    logger.warning(message)
+                else:
+                    self.journal.describe_transaction(
+                        row.id, rejection.motif, rejection.commentaire
+                    )
+                    state, message, new_status = self._steps(row, rejection, correction, dry_run)
+        duration = time.monotonic() - started
+        server_s = max(0.0, self.session.server_ms - server_before) / 1000
+        traces = self.recorder.end(row.numero_rejete, failed=state not in SUCCEEDED)
+        self.events.append(
+            {
+                "type": "transaction_end",
+                "worker": self.name,
+                "invoice": row.numero_rejete,
+                "nouveau_numero": row.nouveau_numero,
+                "state": state.value,
+                "message": message,
+                "new_status": new_status,
+                "traces": [p.name for p in traces],
+                "duration_s": round(duration, 3),
+                "server_s": round(server_s, 3),
+            }
+        )
+        if state is State.PENDING:  # stopped between two steps: a resume goes on from here
+            self.journal.postpone(row.id, message, duration)
+            return
+        if state is State.SYSTEM_FAILURE:
+            # Not final: the transaction waits for a resume, and this worker stops here.
+            self.journal.postpone(row.id, message, duration)
+            self.halted = True
+            logger.error(
+                "{} : le portail ne répond plus après les nouvelles tentatives ; arrêt propre, "
+                "reprise possible avec --resume",
+                row.numero_rejete,
+            )
+            return
+        self.journal.finish_transaction(
+            row.id, state, message, new_status, duration, server_s=server_s
+        )
+
+    def _steps(
+        self, row: TransactionRow, rejection: Rejection, correction: Correction, dry_run: bool
+    ) -> tuple[State, str, str]:
+        def page() -> Page:  # the page may be replaced by a retry: read it each time
+            return self.session.page
+
+        # What the acknowledge step last read on the consultation page, handed to the
+        # process step's first attempt only: a retry reads the portal again.
+        handover: list[InvoiceRecord] = []
+
+        def shown() -> InvoiceRecord | None:
+            return handover.pop() if handover else None
+
+        def check(record: InvoiceRecord) -> None:
+            # The new invoice's content is built before the first click: a correction that
+            # cannot apply stops here, with nothing half done on the portal.
+            check_reissue(record, correction)
+
+        plan: list[tuple[Step, Callable[[], StepResult]]] = [
+            (
+                Step.ACKNOWLEDGE,
+                lambda: acknowledge(page(), rejection, dry_run=dry_run, check=check),
+            ),
+            (
+                Step.PROCESS,
+                lambda: process(page(), rejection, dry_run=dry_run, shown=shown(), check=check),
+            ),
+            (Step.REISSUE, lambda: reissue(page(), rejection, correction, dry_run=dry_run)),
+        ]
+        results: list[StepResult] = []
+        for step, action in plan:
+            if results and self.stopper.requested:
+                done = ", ".join(r.step.value for r in results)
+                logger.info("{} : arrêt demandé après l'étape {}", row.numero_rejete, done)
+                return State.PENDING, f"Arrêt demandé après : {done}.", ""
+            result = self._step(row, step, action)
+            results.append(result)
+            if result.record is not None:
+                handover[:] = [result.record]
+                if rejection.invoice is None:
+                    # The rejected invoice's content, read in this transaction: the reissue
+                    # starts from it instead of opening it again.
+                    rejection = replace(rejection, invoice=result.record)
+            if step is Step.ACKNOWLEDGE and not rejection.motif and result.before.get("motif"):
+                # Read on the consultation page when the rejection window was not shown.
+                self.journal.describe_transaction(
+                    row.id, str(result.before["motif"]), str(result.before.get("commentaire", ""))
+                )
+            logger.info(
+                "{} {} : {}{}",
+                row.numero_rejete,
+                step.value,
+                result.outcome.value,
+                f" — {result.message}" if result.message else "",
+            )
+            if result.outcome is Outcome.BUSINESS_FAILURE:
+                return State.BUSINESS_FAILURE, result.message, ""
+            if result.outcome is Outcome.SYSTEM_FAILURE:
+                return State.SYSTEM_FAILURE, result.message, ""
+        last = results[-1]
+        if any(r.outcome is Outcome.WOULD_DO for r in results):
+            said = " ; ".join(r.message for r in results if r.outcome is Outcome.WOULD_DO)
+            return State.WOULD_DO, f"Simulation : {said}", ""
+        return State.DONE, last.message, str(last.after.get("statut", ""))
+
+    def _step(
+        self, row: TransactionRow, step: Step, action: Callable[[], StepResult]
+    ) -> StepResult:
+        step_id = self.journal.step_intent(row.id, step.value, {})  # write ahead
+        try:
+            result = self._with_retries(step.value, action)
+        except BusinessError as exc:
+            result = StepResult(
+                step, Outcome.BUSINESS_FAILURE, str(exc), portal_messages=exc.messages
+            )
+        except (PortalError, PlaywrightError) as exc:
+            result = StepResult(step, Outcome.SYSTEM_FAILURE, first_line(exc))
+        except Exception as exc:
+            # A fault of the robot itself: journaled as a system failure (not final, a resume
+            # reconciles with the portal), the traceback kept in run.log.
+            logger.opt(exception=exc).error("{} : erreur inattendue du robot", step.value)
+            result = StepResult(
+                step, Outcome.SYSTEM_FAILURE, f"Erreur inattendue du robot : {first_line(exc)}"
+            )
+        self.journal.step_result(
+            step_id,
+            result.outcome.value,
+            result.message,
+            result.after,
+            before=result.before,
+            portal_messages=result.portal_messages,
+        )
+        self.events.append(
+            {
+                "type": "step",
+                "worker": self.name,
+                "invoice": row.numero_rejete,
+                "step": step.value,
+                "outcome": result.outcome.value,
+                "message": result.message,
+                "portal_messages": list(result.portal_messages),
+                "before": result.before,
+                "after": result.after,
+            }
+        )
+        return result
+
+    # -- retries ----------------------------------------------------------------------------
+    def _with_retries(self, what: str, action: Callable[[], T]) -> T:
+        """Run ``action``; on a system failure recover and try again, within the budget."""
+        return with_retries(self.config, self.session, self.stopper, self._rng, what, action)
