@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from robot.audit.retention import parse_keep
 from robot.errors import Refused
 from robot.otp import check_otp_spec, is_imap_spec
 from robot.secrets import MASK, Secret
@@ -73,7 +74,6 @@ _BOUNDS: dict[str, tuple[int, int]] = {
 
 _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
 _FALSE = {"0", "false", "no", "non", "off", "faux"}
-_KEEP_RUNS = re.compile(r"(\d+)\s*([jd]?)", re.IGNORECASE)
 _AUTO_MAILDIR = re.compile(r"\s*maildir\s*:\s*auto\s*", re.IGNORECASE)
 _SECRETS = ("password", "audit_key", "otp_imap_password")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -121,14 +121,6 @@ class Config:
     @property
     def embedded_sandbox(self) -> bool:
         return self.portal_url is None
-
-    def keep_runs_policy(self) -> tuple[str, int] | None:
-        """``("runs", 30)`` for « 30 », ``("days", 14)`` for « 14j »/« 14d »; None: keep all."""
-        if self.keep_runs is None:
-            return None
-        match = _KEEP_RUNS.fullmatch(self.keep_runs.strip())
-        assert match is not None  # checked in __post_init__
-        return ("days" if match.group(2) else "runs", int(match.group(1)))
 
     def describe(self) -> dict[str, str]:
         """Variable → value as text, for reports; secrets shown as ``********``."""
@@ -285,12 +277,10 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     problems += _imap_problems(values)
     keep_runs: str | None = values["keep_runs"]
     if keep_runs is not None:
-        match = _KEEP_RUNS.fullmatch(keep_runs.strip())
-        if match is None or int(match.group(1)) == 0:
-            problems.append(
-                f"{var['keep_runs']} : « {keep_runs} » invalide (un nombre de passages, "
-                "ex. « 30 », ou de jours, ex. « 14j », attendu)"
-            )
+        try:
+            parse_keep(keep_runs)
+        except ValueError as exc:
+            problems.append(str(exc))
     login: str | None = values["login"]
     if login is not None and not _EMAIL.fullmatch(login):
         problems.append(f"{var['login']} : « {login} » n'est pas une adresse électronique")

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from robot.audit.manifest import is_signed, verify_bundle
+from robot.audit.rundir import RunDir
 
 EXIT_INTACT = 0
 EXIT_ALTERED = 1
@@ -67,7 +68,7 @@ def verify(run_dir: RunDirArgument) -> None:
 
 def _traces(run_dir: Path) -> dict[str, Path]:
     """Invoice number → trace file (``traces/<numero_rejete>.zip``)."""
-    folder = run_dir / "traces"
+    folder = RunDir(run_dir).traces
     if not folder.is_dir():
         return {}
     return {path.stem: path for path in sorted(folder.glob("*.zip")) if path.is_file()}

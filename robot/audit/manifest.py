@@ -24,9 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from robot.audit.events import verify_chain
+from robot.audit.rundir import EVENTS_NAME, MANIFEST_NAME
 
-MANIFEST_NAME = "manifest.json"
-EVENTS_NAME = "events.jsonl"
 FORMAT = "chorus-robot-manifest/1"
 _CHUNK = 1024 * 1024
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from robot.audit.rundir import REPORT_NAME
 from robot.secrets import redact
 from robot.timezone import PARIS
 
-REPORT_NAME = "report.html"
 _TEMPLATES = Path(__file__).parent / "templates"
 
 #: Transaction states (journal) → French labels, for the totals.

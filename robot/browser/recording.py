@@ -16,6 +16,8 @@ from pathlib import Path
 from loguru import logger
 from playwright.sync_api import BrowserContext, Page
 
+from robot.audit.rundir import RunDir
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
 
@@ -31,13 +33,13 @@ class Recorder:
         self.run_dir = run_dir
         self.trace_mode = trace
         self.video_mode = video
-        self.traces_dir = run_dir / "traces"
-        self.screenshots_dir = run_dir / "screenshots"
-        self.videos_dir = run_dir / "videos"
+        layout = RunDir(run_dir)
+        self.traces_dir = layout.traces
+        self.screenshots_dir = layout.screenshots
+        self.videos_dir = layout.videos
         self._context: BrowserContext | None = None
         self._current: str | None = None
         self._parts: dict[str, list[Path]] = {}
-        self._shots: dict[str, list[Path]] = {}
         self._shot_seq = 0
         self._context_failed = False  # a failed transaction in the current context's video
 
@@ -131,13 +133,9 @@ class Recorder:
         except Exception as exc:
             logger.debug("capture impossible ({}) : {}", label, exc)
             return None
-        self._shots.setdefault(numero, []).append(path)
         return path
 
     def witness(self, page: Page, action: str, moment: str) -> None:
         """Screenshot before and after each click that changes the portal."""
         if self.tracing:
             self.screenshot(page, self._current or "run", f"{action}-{moment}")
-
-    def screenshots_of(self, numero: str) -> list[Path]:
-        return list(self._shots.get(numero, []))

@@ -16,6 +16,7 @@ import typer
 from loguru import logger
 
 from robot.audit.cli import audit_app
+from robot.audit.rundir import RunDir
 from robot.cli.common import console, err_console, execute_plan, journal_path
 from robot.config import Config, ConfigError, load_config
 from robot.errors import EXIT_LOCKED, EXIT_REFUSED, EXIT_SYSTEM, exit_code_for, first_line
@@ -25,7 +26,6 @@ from robot.portal import open_portal
 from robot.run.journal import Journal
 from robot.run.lock import LockHeld, RunLock
 from robot.run.notify import notify
-from robot.run.rundir import RunDir
 
 app = typer.Typer(
     name="chorus-robot",
@@ -133,7 +133,7 @@ def _check_lock(config: Config) -> None:
 def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Plan, bool]:
     """The run folder to resume, its plan and its mode, or a refusal (exit 2)."""
     run_dir = RunDir(folder.resolve())
-    plans = sorted(run_dir.root.glob("plan.*")) if run_dir.root.is_dir() else []
+    plans = run_dir.plan_copies()
     if not plans:
         raise _refuse(
             "Reprise impossible", [f"{folder} : ce n'est pas le dossier d'un run (plan absent)"]

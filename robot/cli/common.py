@@ -13,6 +13,7 @@ from types import FrameType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from robot.audit.rundir import RunDir
 from robot.config import Config
 from robot.plan import Plan
 from robot.portal import PortalTarget
@@ -20,7 +21,6 @@ from robot.run.bundle import finalize_bundle
 from robot.run.journal import Journal
 from robot.run.lock import RunLock
 from robot.run.outcomes import RunResult
-from robot.run.rundir import RunDir
 from robot.run.runner import Runner
 from robot.run.stopper import Stopper
 from robot.run.summary import print_summary
@@ -64,7 +64,7 @@ def execute_plan(
 
     Raises :class:`robot.run.lock.LockHeld` when another run holds the journal (exit 4).
     """
-    copy = run_dir.root / f"plan{plan.path.suffix}"
+    copy = run_dir.plan_copy(plan.path.suffix)
     if not copy.exists():
         shutil.copy2(plan.path, copy)
     with RunLock(journal_path(config), run_dir.run_id):

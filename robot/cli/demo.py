@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from robot.audit.rundir import RunDir
 from robot.cli.common import execute_plan
 from robot.cli.listing import fetch_rejections
 from robot.config import Config
@@ -20,7 +21,6 @@ from robot.logs import configure_logging
 from robot.plan import load_plan
 from robot.plan.template import write_plan_template
 from robot.portal import open_portal
-from robot.run.rundir import RunDir
 from scenarios import Rejection
 
 _AMOUNT_MOTIVES = ("montant", "calcul", "tva")

@@ -12,10 +12,10 @@ per journal), ``rundir`` (a run's folder and its files), ``outcomes`` (the resul
 from the journal), ``summary``, ``bundle`` (the audit bundle sealed), ``notify``.
 """
 
+from robot.audit.rundir import RunDir
 from robot.run.journal import Journal
 from robot.run.lock import LockHeld, RunLock
 from robot.run.outcomes import RunResult, TransactionOutcome
-from robot.run.rundir import RunDir
 from robot.run.runner import Runner
 from robot.run.states import State
 from robot.run.stopper import Stopper

@@ -22,6 +22,7 @@ from robot.audit import (
     render_report,
     write_manifest,
 )
+from robot.audit.rundir import RunDir
 from robot.config import Config
 from robot.portal import PortalTarget
 from robot.run.outcomes import RunResult, TransactionOutcome
@@ -78,7 +79,7 @@ def finalize_bundle(
     run_dir: Path, result: RunResult, config: Config, portal: PortalTarget
 ) -> list[str]:
     """Write the summary, report and manifest of ``run_dir``; return secret hits (none)."""
-    write_summary_json(result, run_dir / "summary.json")
+    write_summary_json(result, RunDir(run_dir).summary)
     facts = RunFacts(
         run_id=result.run_id,
         portal_url=result.portal_url,

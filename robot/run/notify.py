@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from loguru import logger
 
+from robot.audit.rundir import RunDir
 from robot.config import Config
 
 
@@ -16,7 +17,7 @@ def notify(config: Config, run_dir: Path) -> bool:
     """POST ``summary.json`` to the configured URL; True when it was accepted."""
     if not config.notify_url:
         return False
-    summary = run_dir / "summary.json"
+    summary = RunDir(run_dir).summary
     try:
         payload = json.loads(summary.read_text(encoding="utf-8"))
         response = httpx.post(config.notify_url, json=payload, timeout=15.0)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from robot.audit.rundir import RunDir
 from robot.browser.recording import safe_name
 from robot.errors import EXIT_BUSINESS, EXIT_OK, EXIT_SYSTEM
 from robot.run.journal import Journal, StepRow
@@ -83,6 +84,7 @@ def _artifacts(folder: Path, numero: str, pattern: str) -> list[Path]:
 def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[TransactionOutcome]:
     """Every plan row of ``run_id`` as the journal records it, with its files in ``run_dir``."""
     outcomes = []
+    layout = RunDir(run_dir)
     for row in journal.transactions(run_id):
         steps = [s for s in journal.steps(row.id) if s.outcome or s.result_at is None]
         # Keep the last attempt of each step (earlier ones were retried).
@@ -107,8 +109,10 @@ def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[
                 new_status=row.new_invoice_status,
                 correction={k: str(v) for k, v in row.correction.items()},
                 timeline=timeline,
-                traces=_artifacts(run_dir / "traces", row.numero_rejete, "{stem}*.zip"),
-                screenshots=_artifacts(run_dir / "screenshots", row.numero_rejete, "{stem}-*.jpg"),
+                traces=_artifacts(layout.traces, row.numero_rejete, "{stem}*.zip"),
+                screenshots=_artifacts(
+                    RunDir(run_dir).screenshots, row.numero_rejete, "{stem}-*.jpg"
+                ),
             )
         )
     return outcomes

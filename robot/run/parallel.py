@@ -20,6 +20,7 @@ from typing import Any
 from loguru import logger
 
 from robot.audit import EventLog
+from robot.audit.rundir import RunDir
 from robot.browser.launch import settings_for
 from robot.browser.recording import Recorder
 from robot.browser.session import WorkSession
@@ -29,7 +30,6 @@ from robot.logs import configure_logging
 from robot.otp import make_otp_source
 from robot.portal import PortalTarget
 from robot.run.journal import Journal
-from robot.run.rundir import RunDir
 from robot.run.states import State
 from robot.run.stopper import Stopper
 from robot.run.worker import Worker
@@ -142,7 +142,7 @@ def worker_main(job: WorkerJob, stop_event: Any, secrets_queue: Any) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    configure_logging(job.run_dir / "run.log")
+    configure_logging(RunDir(job.run_dir).log)
     password: Secret = job.portal["password"]
     register(password.reveal())
     maildir = Path(job.portal["maildir"]) if job.portal["maildir"] else None
@@ -176,7 +176,7 @@ def worker_main(job: WorkerJob, stop_event: Any, secrets_queue: Any) -> None:
                     job.config,
                     session,
                     journal,
-                    EventLog(job.run_dir / "events.jsonl"),
+                    EventLog(RunDir(job.run_dir).events),
                     recorder,
                     name=job.name,
                     stopper=stopper,

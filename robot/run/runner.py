@@ -18,6 +18,7 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 
 from robot.audit import EventLog
+from robot.audit.rundir import RunDir
 from robot.browser.launch import settings_for
 from robot.browser.recording import Recorder
 from robot.browser.session import WorkSession
@@ -29,7 +30,6 @@ from robot.run.journal import Journal
 from robot.run.outcomes import RunResult, outcomes_from_journal
 from robot.run.parallel import run_workers
 from robot.run.retries import with_retries
-from robot.run.rundir import RunDir
 from robot.run.states import State
 from robot.run.stopper import Stopper
 from robot.run.worker import Worker, correction_text
@@ -79,7 +79,7 @@ class Runner:
         self.stopper = stopper or Stopper(multiprocessing.get_context("spawn").Event())
         self.on_progress = on_progress or (lambda _n, _s: None)
         self.on_total = on_total or (lambda _n: None)
-        self.events = EventLog(run_dir.root / "events.jsonl")
+        self.events = EventLog(run_dir.events)
 
     def run(self, plan: Plan, *, dry_run: bool, resume: bool = False) -> RunResult:
         run_id = self.run_dir.run_id

@@ -256,11 +256,16 @@ def test_describe_names_every_variable_with_readable_values(tmp_path: Path) -> N
     assert described["CHORUS_PASSWORD"] == "(non défini)"
 
 
-@pytest.mark.parametrize(
-    ("value", "policy"), [("30", ("runs", 30)), ("14j", ("days", 14)), ("14D", ("days", 14))]
-)
-def test_keep_runs_counts_runs_or_days(value: str, policy: tuple[str, int]) -> None:
-    assert load_config({"CHORUS_KEEP_RUNS": value}, dotenv=None).keep_runs_policy() == policy
+@pytest.mark.parametrize("value", ["30", "14j", "14D"])
+def test_keep_runs_counts_runs_or_days(value: str) -> None:
+    assert load_config({"CHORUS_KEEP_RUNS": value}, dotenv=None).keep_runs == value
+
+
+@pytest.mark.parametrize("value", ["0", "trente", "14 semaines"])
+def test_a_keep_runs_policy_that_means_nothing_is_refused(value: str) -> None:
+    problems = problems_of({"CHORUS_KEEP_RUNS": value})
+
+    assert [p for p in problems if p.startswith("CHORUS_KEEP_RUNS : ")], problems
 
 
 def test_a_config_built_in_code_is_validated_too() -> None:
