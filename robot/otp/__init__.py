@@ -3,18 +3,30 @@
     source = make_otp_source(config.otp_source, ...)   # None: no second factor
     code = source.get_code(since=moment, recipient=identifiant)
 
-Sources: a prompt, a Maildir, a command (:mod:`robot.otp.sources`), a real mailbox over IMAP
-(:mod:`robot.otp.imap`). Failing to get a code raises :class:`~robot.errors.OtpError`.
+Public names:
+
+- :class:`OtpSource`: what every source offers, ``get_code(since=, recipient=)``;
+- :func:`make_otp_source`: the source a ``CHORUS_OTP_SOURCE`` value describes;
+- :func:`check_otp_spec`, :func:`is_imap_spec`: the checks the configuration makes on it;
+- :class:`PromptOtp`, :class:`MaildirOtp`, :class:`CommandOtp`: the terminal, Maildir and
+  command sources;
+- :class:`~robot.errors.OtpError`: raised when no code could be obtained (exit code 3).
+
+Modules: :mod:`robot.otp.sources` (the prompt, Maildir and command sources,
+:func:`make_otp_source`, :func:`check_otp_spec`), :mod:`robot.otp.imap` (a real mailbox over
+IMAP, :func:`is_imap_spec`), :mod:`robot.otp._mail` (private: which e-mail holds the code, the
+rules both mailbox sources share). ``sources`` imports ``imap`` and ``_mail``; ``imap``
+imports only ``_mail``.
 """
 
 from robot.errors import OtpError
+from robot.otp.imap import is_imap_spec
 from robot.otp.sources import (
     CommandOtp,
     MaildirOtp,
     OtpSource,
     PromptOtp,
     check_otp_spec,
-    is_imap_spec,
     make_otp_source,
 )
 

@@ -16,14 +16,18 @@ A code is consumed once read, so that it is never used twice: flagged ``\\Seen \
 and expunged (``consume=delete``, the default) or flagged ``\\Seen`` only (``consume=seen``).
 When the server has CONDSTORE (RFC 7162) the flag change is conditional: of two workers
 reading the same message, only one gets it.
+
+Which message holds the code (recipient, date, subject, the six digits) is decided by
+:func:`robot.otp._mail.read_code`, the rules the Maildir source
+(:class:`robot.otp.sources.MaildirOtp`) follows too; the server's arrival time stands for a
+missing ``Date``. This module imports nothing from :mod:`robot.otp.sources`: the sources
+build an IMAP one through :func:`make_imap_otp`.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import email
-import email.policy
 import imaplib
 import os
 import re
@@ -32,17 +36,18 @@ import ssl
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import getaddresses, parsedate_to_datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from robot.errors import OtpError
-from robot.otp.sources import CLOCK_SLACK, IMAP_SCHEMES, SUBJECT_MARK, _aware, _code_in
+from robot.otp._mail import CLOCK_SLACK, aware, read_code
 from robot.secrets import Secret, register
 
+#: The address schemes of an IMAP source (``CHORUS_OTP_SOURCE=imaps://…``).
+IMAP_SCHEMES = ("imaps", "imap+starttls", "imap")
 PASSWORD_VARIABLE = "CHORUS_OTP_IMAP_PASSWORD"
 CAFILE_VARIABLE = "CHORUS_OTP_IMAP_CAFILE"
 #: Seconds between two looks at the mailbox.
@@ -66,6 +71,12 @@ class ImapTarget:
 
     def __str__(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.folder}"
+
+
+def is_imap_spec(spec: str) -> bool:
+    """Whether ``spec`` names an IMAP source (valid or not)."""
+    scheme, sep, _ = spec.strip().partition("://")
+    return bool(sep) and scheme.lower() in IMAP_SCHEMES
 
 
 def parse_imap_spec(spec: str) -> ImapTarget:
@@ -137,43 +148,6 @@ def make_imap_otp(
     return ImapOtp(target, password, cafile=cafile, timeout_s=timeout_s)
 
 
-@dataclass(frozen=True)
-class MailCode:
-    """A one-time code found in a message, with the moment the message was sent."""
-
-    sent: datetime
-    code: str = field(repr=False)
-
-
-def read_code(
-    raw: bytes, *, since: datetime, recipient: str, received: datetime | None = None
-) -> MailCode | None:
-    """The code of a raw message if it is the portal's, to ``recipient``, sent after ``since``.
-
-    The ``Date`` header tells when it was sent (``received``, the server's arrival time, when
-    the header is missing or unreadable); a few seconds of clock difference are allowed.
-    """
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    try:
-        header = message.get("Date")
-        sent: datetime | None = parsedate_to_datetime(str(header)) if header else None
-    except (TypeError, ValueError):
-        sent = None
-    if sent is not None and sent.tzinfo is None:
-        sent = sent.replace(tzinfo=UTC)  # « -0000 »: UTC, origin unknown (RFC 5322)
-    sent = sent or received
-    if sent is None or sent < _aware(since) - CLOCK_SLACK:
-        return None
-    if SUBJECT_MARK not in str(message.get("Subject", "")).casefold():
-        return None
-    wanted = recipient.strip().casefold()
-    addresses = getaddresses([str(v) for v in message.get_all("To", [])])
-    if wanted not in {address.strip().casefold() for _, address in addresses}:
-        return None
-    code = _code_in(message)
-    return MailCode(sent, code) if code is not None else None
-
-
 class ImapOtp:
     """Waits for the portal's code in an IMAP folder, takes the newest and consumes it."""
 
@@ -197,7 +171,7 @@ class ImapOtp:
         return f"ImapOtp({str(self.target)!r}, {self.target.security}, timeout_s={self.timeout_s})"
 
     def get_code(self, *, since: datetime, recipient: str) -> str:
-        since = _aware(since)
+        since = aware(since)
         deadline = time.monotonic() + self.timeout_s
         session = self._open()
         try:
@@ -435,7 +409,7 @@ def _utf7(name: str) -> str:
 
 def search_since(since: datetime) -> str:
     """The IMAP ``SINCE`` date for ``since``: a day earlier, as servers compare their own dates."""
-    day = (_aware(since) - CLOCK_SLACK - timedelta(days=1)).date()
+    day = (aware(since) - CLOCK_SLACK - timedelta(days=1)).date()
     return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}"
 
 

@@ -8,14 +8,15 @@ Sources, chosen by ``CHORUS_OTP_SOURCE`` (see :func:`make_otp_source`):
 - ``imaps://user@host/INBOX`` read from a real mailbox over IMAP (:mod:`robot.otp.imap`);
 - ``none``              the account has no second factor.
 
-Every code obtained is registered as a secret (:func:`robot.secrets.register`) and never
-logged.
+The prompt, Maildir and command sources live here, with :func:`make_otp_source` and
+:func:`check_otp_spec`; the IMAP source lives in :mod:`robot.otp.imap`. Which e-mail holds
+the code (recipient, date, subject, the six digits) is decided in one place for both mailbox
+sources, :mod:`robot.otp._mail`. Every code obtained is registered as a secret
+(:func:`robot.secrets.register`) and never logged.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import re
 import shlex
@@ -24,21 +25,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import getaddresses, parsedate_to_datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
 from robot.errors import OtpError
+from robot.otp._mail import aware, read_code
+from robot.otp.imap import is_imap_spec, make_imap_otp, parse_imap_spec
 from robot.secrets import Secret, register
 
-SUBJECT_MARK = "code de vérification"
-#: Mail clocks and ours may differ a little: a message dated this much before ``since`` counts.
-CLOCK_SLACK = timedelta(seconds=5)
+#: Seconds between two looks at the Maildir.
 _POLL_S = 0.2
-IMAP_SCHEMES = ("imaps", "imap+starttls", "imap")
-_CODE_IN_MAIL = re.compile(r"code\b.*?(?<!\d)(\d{6})(?!\d)", re.IGNORECASE | re.DOTALL)
 _CODE_ALONE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
@@ -81,17 +78,14 @@ class PromptOtp:
         raise OtpError("Aucun code de vérification valide n'a été saisi.")
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.astimezone()
-
-
 class MaildirOtp:
     """Reads the code from the newest matching unread message of a Maildir, then marks it read.
 
-    A message matches when it is addressed to ``recipient`` (case-insensitive), its subject
-    contains « Code de vérification » and it is dated no earlier than ``since`` minus a few
-    seconds. The message is moved to ``cur/`` with the ``S`` (seen) flag, so that a code is
-    never used twice, even by several workers sharing the Maildir (rename is atomic).
+    Which message matches is decided by :func:`robot.otp._mail.read_code` (addressed to
+    ``recipient``, subject « Code de vérification », sent no earlier than ``since`` minus a
+    few seconds; without a readable ``Date``, the file's time counts). The message is moved to
+    ``cur/`` with the ``S`` (seen) flag, so that a code is never used twice, even by several
+    workers sharing the Maildir (rename is atomic).
     """
 
     def __init__(self, path: Path, timeout_s: float = 60) -> None:
@@ -105,7 +99,7 @@ class MaildirOtp:
     def get_code(self, *, since: datetime, recipient: str) -> str:
         deadline = time.monotonic() + self.timeout_s
         while True:
-            code = self._take(since=_aware(since), recipient=recipient)
+            code = self._take(since=aware(since), recipient=recipient)
             if code is not None:
                 register(code)
                 return code
@@ -126,23 +120,15 @@ class MaildirOtp:
         return None
 
     def _matching(self, since: datetime, recipient: str) -> Iterator[tuple[datetime, Path, str]]:
-        wanted = recipient.strip().casefold()
         for file in self._unread_files():
             try:
-                message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
-                sent = _message_date(message, file)
-            except (OSError, ValueError, TypeError):
+                raw = file.read_bytes()
+                arrived = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
+            except OSError:
                 continue  # vanished (taken by another worker) or unreadable: not ours
-            if sent < since - CLOCK_SLACK:
-                continue
-            if SUBJECT_MARK not in str(message.get("Subject", "")).casefold():
-                continue
-            addresses = getaddresses([str(v) for v in message.get_all("To", [])])
-            if wanted not in {address.strip().casefold() for _, address in addresses}:
-                continue
-            code = _code_in(message)
-            if code is not None:
-                yield sent, file, code
+            mail = read_code(raw, since=since, recipient=recipient, received=arrived)
+            if mail is not None:
+                yield mail.sent, file, mail.code
 
     def _unread_files(self) -> Iterator[Path]:
         for folder in ("new", "cur"):
@@ -177,28 +163,6 @@ def _mark_seen(file: Path) -> bool:
     return True
 
 
-def _message_date(message: EmailMessage, file: Path) -> datetime:
-    header = message.get("Date")
-    if header is None:
-        return datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
-    sent = parsedate_to_datetime(str(header))
-    return sent if sent.tzinfo is not None else sent.replace(tzinfo=UTC)
-
-
-def _code_in(message: EmailMessage) -> str | None:
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return None
-    try:
-        content = part.get_content()
-    except (LookupError, ValueError):
-        return None
-    if not isinstance(content, str):
-        return None
-    match = _CODE_IN_MAIL.search(content)
-    return match.group(1) if match else None
-
-
 class CommandOtp:
     """Runs a command (no shell) whose standard output contains the 6-digit code.
 
@@ -215,7 +179,7 @@ class CommandOtp:
         return f"CommandOtp({self.args[0]!r}, timeout_s={self.timeout_s})"
 
     def get_code(self, *, since: datetime, recipient: str) -> str:
-        env = dict(os.environ, OTP_RECIPIENT=recipient, OTP_SINCE=_aware(since).isoformat())
+        env = dict(os.environ, OTP_RECIPIENT=recipient, OTP_SINCE=aware(since).isoformat())
         name = self.args[0]
         try:
             result = subprocess.run(
@@ -256,8 +220,6 @@ def check_otp_spec(spec: str) -> str | None:
     if sep and scheme == "maildir":
         return None if rest.strip() else "chemin du Maildir manquant (maildir:/chemin)"
     if is_imap_spec(spec):
-        from robot.otp.imap import parse_imap_spec
-
         try:
             parse_imap_spec(spec)
         except ValueError as exc:
@@ -275,12 +237,6 @@ def check_otp_spec(spec: str) -> str | None:
         f"source {shown} : prompt, maildir:auto, maildir:/chemin, command:<commande>, "
         "imaps://identifiant@serveur/INBOX ou none attendu"
     )
-
-
-def is_imap_spec(spec: str) -> bool:
-    """Whether ``spec`` names an IMAP source (valid or not)."""
-    scheme, sep, _ = spec.strip().partition("://")
-    return bool(sep) and scheme.lower() in IMAP_SCHEMES
 
 
 def make_otp_source(
@@ -302,8 +258,6 @@ def make_otp_source(
     if problem is not None:
         raise ValueError(f"CHORUS_OTP_SOURCE : {problem}.")
     if is_imap_spec(spec):
-        from robot.otp.imap import make_imap_otp
-
         return make_imap_otp(spec, password=imap_password, cafile=imap_cafile, timeout_s=timeout_s)
     scheme, _, rest = spec.strip().partition(":")
     scheme = scheme.strip().lower()

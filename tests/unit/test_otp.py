@@ -1,13 +1,15 @@
-"""One-time-code sources: Maildir (real .eml files), command, terminal prompt."""
+"""One-time-code sources (robot/otp/sources.py): Maildir (real .eml files), command, terminal
+prompt."""
 
 from __future__ import annotations
 
 import io
+import os
 import shlex
 import shutil
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -120,6 +122,29 @@ def test_maildir_accepts_a_message_dated_a_few_seconds_before_since(maildir: Pat
     since = SINCE.replace(second=9)  # the mail server's clock is 4 s behind ours
 
     assert MaildirOtp(maildir, timeout_s=1).get_code(since=since, recipient=RECIPIENT) == "482913"
+
+
+@pytest.mark.parametrize(
+    "date_header",
+    [b"X-Old-Date:", b"Date: pas une date\nX-Old-Date:"],
+    ids=["no-date", "unreadable-date"],
+)
+def test_maildir_dates_a_message_without_a_readable_date_by_its_file_time(
+    maildir: Path, date_header: bytes
+) -> None:
+    raw = (DATA / "code-recent.eml").read_bytes().replace(b"Date:", date_header, 1)
+    old = maildir / "new" / "1796202005.M4P7.sandbox"
+    old.write_bytes(raw)
+    yesterday = (SINCE - timedelta(days=1)).timestamp()
+    os.utime(old, (yesterday, yesterday))
+    source = MaildirOtp(maildir, timeout_s=0.3)
+
+    with pytest.raises(OtpError, match="Aucun code de vérification reçu"):
+        source.get_code(since=SINCE, recipient=RECIPIENT)
+
+    arrived = (SINCE + timedelta(seconds=30)).timestamp()
+    os.utime(old, (arrived, arrived))
+    assert source.get_code(since=SINCE, recipient=RECIPIENT) == "482913"
 
 
 def test_maildir_waits_for_a_message_that_arrives_later(maildir: Path) -> None:

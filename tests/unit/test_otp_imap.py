@@ -1,12 +1,13 @@
-"""The IMAP one-time-code source without a mail server: its address, its settings, the code
-found in a message, and its refusal to send a password over a plain connection."""
+"""The IMAP one-time-code source (robot/otp/imap.py) without a mail server: its address, its
+settings, the code found in a message (robot/otp/_mail.py, shared with the Maildir source), and
+its refusal to send a password over a plain connection."""
 
 from __future__ import annotations
 
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,14 +15,13 @@ import pytest
 
 from robot.config import ConfigError, load_config
 from robot.otp import OtpError, check_otp_spec, make_otp_source
+from robot.otp._mail import MailCode, read_code
 from robot.otp.imap import (
     ImapOtp,
     ImapTarget,
-    MailCode,
     _utf7,
     make_imap_otp,
     parse_imap_spec,
-    read_code,
     search_since,
 )
 from robot.secrets import Secret
@@ -188,14 +188,31 @@ def test_read_code_ignores_old_foreign_and_unrelated_mail(sample: str) -> None:
     assert read_code(raw, since=SINCE, recipient=RECIPIENT) is None
 
 
-def test_read_code_uses_the_arrival_time_when_the_message_has_no_date() -> None:
-    raw = (DATA / "code-recent.eml").read_bytes().replace(b"Date:", b"X-Old-Date:")
+@pytest.mark.parametrize(
+    "date_header",
+    [b"X-Old-Date:", b"Date: pas une date\nX-Old-Date:"],
+    ids=["no-date", "unreadable-date"],
+)
+def test_read_code_uses_the_arrival_time_when_the_message_has_no_readable_date(
+    date_header: bytes,
+) -> None:
+    raw = (DATA / "code-recent.eml").read_bytes().replace(b"Date:", date_header, 1)
     arrived = datetime(2026, 11, 27, 10, 0, 30, tzinfo=PARIS)
 
     found = read_code(raw, since=SINCE, recipient=RECIPIENT, received=arrived)
 
     assert found is not None and found.sent == arrived
     assert read_code(raw, since=SINCE, recipient=RECIPIENT) is None
+
+
+def test_read_code_takes_a_date_without_time_zone_as_utc() -> None:
+    raw = (DATA / "code-recent.eml").read_bytes()
+    raw = raw.replace(b"10:00:05 +0100", b"09:00:05 -0000")  # 10:00:05 in Paris, in UTC
+
+    found = read_code(raw, since=SINCE, recipient=RECIPIENT)
+
+    assert found is not None and found.sent == datetime(2026, 11, 27, 9, 0, 5, tzinfo=UTC)
+    assert read_code(raw, since=SINCE.replace(minute=1), recipient=RECIPIENT) is None
 
 
 def test_the_search_starts_a_day_before_the_login_since_servers_compare_their_own_dates() -> None:
