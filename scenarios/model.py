@@ -4,9 +4,10 @@ Exceptions (the two families of design.md, rule 4)::
 
     ScenarioError
     ├── BusinessError   the data is wrong: do not retry, a person must look
-    └── PortalError     the portal or the browser failed: retry (re-login, new browser)
-        ├── SessionLost the portal sent us back to the login form
-        └── PortalChanged  the portal no longer shows what the page objects know: no retry
+    ├── PortalError     the portal or the browser failed: retry (re-login, new browser)
+    │   └── SessionLost the portal sent us back to the login form
+    └── PortalChanged   the portal no longer shows what the page objects know: never retried,
+                        the run stops before acting (exit 3)
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ class SessionLost(PortalError):
     """The portal asked to log in again (idle expiry)."""
 
 
-class PortalChanged(PortalError):
+class PortalChanged(ScenarioError):
     """The portal no longer matches the page objects (a label renamed or removed).
 
-    A system failure, but retrying cannot help: the run stops before acting (exit 3).
+    A system failure, but not a retryable one: retrying cannot help, so it is no kind of
+    :class:`PortalError`; the run stops before acting (exit 3).
     """
 
 

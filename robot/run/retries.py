@@ -28,7 +28,7 @@ from robot.browser.session import WorkSession
 from robot.config import Config
 from robot.errors import first_line
 from robot.run.stopper import Stopper
-from scenarios import BusinessError, PortalChanged, PortalError, SessionLost
+from scenarios import BusinessError, PortalError, SessionLost
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ class _Stopped(Exception):
 
 
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (PortalError, PlaywrightError)) and not isinstance(exc, PortalChanged)
+    return isinstance(exc, (PortalError, PlaywrightError))
 
 
 def with_retries(
