@@ -18,6 +18,7 @@ import typer
 
 from robot.audit.manifest import is_signed, verify_bundle
 from robot.audit.rundir import RunDir
+from robot.cli.french import FrenchCommand, FrenchGroup
 
 EXIT_INTACT = 0
 EXIT_ALTERED = 1
@@ -25,6 +26,7 @@ EXIT_USAGE = 2
 KEY_VARIABLE = "CHORUS_AUDIT_KEY"
 
 audit_app = typer.Typer(
+    cls=FrenchGroup,
     name="audit",
     help="Vérifier un dossier d'audit et rejouer ses traces.",
     no_args_is_help=True,
@@ -48,7 +50,7 @@ def _key() -> bytes | None:
     return value.encode("utf-8") if value else None
 
 
-@audit_app.command()
+@audit_app.command(cls=FrenchCommand)
 def verify(run_dir: RunDirArgument) -> None:
     """Recalculer les empreintes et la chaîne d'événements ; 0 seulement si tout est intact."""
     _require_dir(run_dir)
@@ -82,7 +84,7 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-@audit_app.command()
+@audit_app.command(cls=FrenchCommand)
 def show(
     run_dir: RunDirArgument,
     invoice: Annotated[

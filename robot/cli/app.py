@@ -18,6 +18,7 @@ from loguru import logger
 from robot.audit.cli import audit_app
 from robot.audit.rundir import RunDir
 from robot.cli.common import console, err_console, execute_plan, journal_path
+from robot.cli.french import FrenchCommand, FrenchGroup
 from robot.config import Config, ConfigError, load_config
 from robot.errors import EXIT_LOCKED, EXIT_REFUSED, EXIT_SYSTEM, exit_code_for, first_line
 from robot.logs import configure_logging
@@ -28,6 +29,7 @@ from robot.run.lock import LockHeld, RunLock
 from robot.run.notify import notify
 
 app = typer.Typer(
+    cls=FrenchGroup,
     name="chorus-robot",
     help="Robot de traitement des factures rejetées sur Chorus Pro.",
     no_args_is_help=True,
@@ -63,7 +65,7 @@ def _plan(path: Path) -> Plan:
         raise _refuse("Plan illisible", [f"{path} : {exc.strerror or exc}"]) from None
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def run(
     plan: Annotated[
         Path | None,
@@ -152,7 +154,7 @@ def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Pla
     return run_dir, _plan(plans[0]), recorded.dry_run or dry_run
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def rejections(
     out: Annotated[
         Path | None,
@@ -175,7 +177,7 @@ def rejections(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def demo(
     count: Annotated[
         int, typer.Option("--factures", min=1, max=200, help="Nombre de factures rejetées.")
@@ -189,7 +191,7 @@ def demo(
     raise typer.Exit(run_demo(config, console, count=count, verbose=verbose))
 
 
-@app.command("check-portal")
+@app.command("check-portal", cls=FrenchCommand)
 def check_portal(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
 ) -> None:
