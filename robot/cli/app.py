@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 from loguru import logger
 
-from robot.audit.cli import audit_app
 from robot.audit.rundir import RunDir
+from robot.cli.audit import audit_app
 from robot.cli.common import console, err_console, execute_plan, journal_path
 from robot.cli.french import FrenchCommand, FrenchGroup
 from robot.config import Config, ConfigError, load_config

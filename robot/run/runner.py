@@ -85,6 +85,11 @@ class Runner:
         run_id = self.run_dir.run_id
         started = datetime.now(PARIS)
         plan_sha = hashlib.sha256(plan.path.read_bytes()).hexdigest()
+        # The retries' jitter is drawn from this seed, written down so a run can be replayed.
+        seed = self.config.retry_seed
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        logger.info("Graine du hasard des nouvelles tentatives : {} (CHORUS_RETRY_SEED)", seed)
         if resume:
             self.journal.reopen_run(run_id)
             self.journal.release_unfinished(run_id)
@@ -106,12 +111,9 @@ class Runner:
                 "plan": plan.path.name,
                 "plan_sha256": plan_sha,
                 "workers": self.workers,
+                "retry_seed": seed,
             }
         )
-        seed = self.config.retry_seed
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**31)
-        logger.info("Graine du hasard des nouvelles tentatives : {} (CHORUS_RETRY_SEED)", seed)
         error = ""
         try:
             self._run(plan, dry_run=dry_run, seed=seed)

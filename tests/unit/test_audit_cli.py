@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from robot.audit.cli import audit_app
 from robot.audit.events import EventLog
 from robot.audit.manifest import write_manifest
+from robot.cli.audit import audit_app
 
 runner = CliRunner()
 
