@@ -1,7 +1,7 @@
 """Which portal a command talks to: the configured URL, or the embedded sandbox.
 
 Without ``CHORUS_PORTAL_URL`` the robot starts the sandbox in the background on a free
-localhost port (design.md, « Command line »). Its data persists in
+localhost port (docs/architecture.md, « Commands »). Its data persists in
 ``CHORUS_SANDBOX_DATA`` (default: ``<CHORUS_OUTPUT_DIR>/bac-a-sable``) so that
 ``chorus-robot rejections`` and ``chorus-robot run`` see the same invoices.
 """

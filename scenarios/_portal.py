@@ -24,7 +24,7 @@ from pages import (
 from pages.errors import first_line
 from scenarios.model import BusinessError, PortalError, SessionLost
 
-#: Display label of a rejected invoice (portal-spec §4).
+#: Display label of a rejected invoice (docs/portal.md, « Statuses »).
 REJECTED = "Rejetée"
 DRAFT = "Brouillon"
 

@@ -1,6 +1,6 @@
 """Records the scenarios exchange with the robot: rejection, correction, step result.
 
-Exceptions (the two families of design.md, rule 4)::
+Exceptions (the two families of docs/architecture.md, rule 4)::
 
     ScenarioError
     ├── BusinessError   the data is wrong: do not retry, a person must look

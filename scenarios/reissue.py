@@ -28,7 +28,7 @@ from scenarios.model import (
 )
 from scenarios.reissue_content import ReissueContent, build_content
 
-#: Statuses that show the new invoice was sent (portal-spec §4).
+#: Statuses that show the new invoice was sent (docs/portal.md, « Statuses »).
 SENT_STATUSES = ("Déposée", "En cours d'acheminement", "Mise à disposition du destinataire")
 
 

@@ -34,7 +34,7 @@ STATE_LABELS: dict[str, str] = {
     "pending": "Non terminées",
 }
 
-#: Exit codes (design.md) → French meaning.
+#: Exit codes (robot/errors.py, docs/architecture.md « Errors and exit codes ») → French.
 EXIT_LABELS: dict[int, str] = {
     0: "toutes les factures ont été traitées",
     1: "certaines factures demandent l'intervention d'une personne",

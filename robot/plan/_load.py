@@ -1,6 +1,6 @@
 """The plan: the file of corrections a run executes (CSV from a French spreadsheet, or JSON).
 
-A plan is validated whole before anything touches the portal (design.md, rule 1): every
+A plan is validated whole before anything touches the portal (docs/architecture.md, rule 1): every
 problem is listed — file, line, column, reason — and one problem refuses the whole plan.
 
 CSV as a French spreadsheet writes it: ``;`` or ``,`` delimiter, UTF-8 with or without BOM or

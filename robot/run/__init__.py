@@ -8,11 +8,10 @@ process each when there are several), the retries, the stop signal, and the end 
 
 Modules: ``journal`` (runs, transactions, steps; write-ahead), ``states`` (a transaction's
 states), ``runner``, ``worker``, ``parallel``, ``retries``, ``stopper``, ``lock`` (one run
-per journal), ``rundir`` (a run's folder and its files), ``outcomes`` (the result rebuilt
-from the journal), ``summary``, ``bundle`` (the audit bundle sealed), ``notify``.
+per journal), ``outcomes`` (the result rebuilt from the journal), ``summary``, ``bundle``
+(the audit bundle sealed), ``notify``. The run folder's layout is :mod:`robot.audit.rundir`.
 """
 
-from robot.audit.rundir import RunDir
 from robot.run.journal import Journal
 from robot.run.lock import LockHeld, RunLock
 from robot.run.outcomes import RunResult, TransactionOutcome
@@ -23,7 +22,6 @@ from robot.run.stopper import Stopper
 __all__ = [
     "Journal",
     "LockHeld",
-    "RunDir",
     "RunLock",
     "RunResult",
     "Runner",

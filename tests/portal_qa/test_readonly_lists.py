@@ -18,7 +18,7 @@ from scenarios import collect_rejections
 
 pytestmark = [pytest.mark.readonly, pytest.mark.e2e]
 
-#: What « Synthèse » lists: invoices the supplier must act on (portal-spec §3).
+#: What « Synthèse » lists: invoices the supplier must act on (docs/portal.md, « Navigation »).
 WORK_STATUSES = {"Brouillon", "Rejetée", "Suspendue", "À recycler"}
 
 
