@@ -2,7 +2,8 @@
 sessions, the fault knobs and the admin interface into one Starlette app.
 
 On start the database in ``options.data_dir`` is seeded only when it is empty (or when
-``reset=True``): a restarted server keeps its state.
+``reset=True``): a restarted server keeps its state. The seed of the fault decisions (given, or
+drawn) is logged, so that the run can be replayed.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
-from typing import Any
 
+from loguru import logger
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,7 +26,7 @@ from sandbox import web_admin, web_auth, web_entry, web_home, web_invoice, web_l
 from sandbox.faults import FaultMiddleware, FaultState, Knobs, drift_css
 from sandbox.security import LoginGuard, Maildir, SessionStore
 from sandbox.seed import seed
-from sandbox.settings import SandboxOptions
+from sandbox.settings import ENV_PREFIX, SandboxOptions
 from sandbox.store import NotFound, Store
 from sandbox.web_common import (
     STATIC,
@@ -57,29 +58,6 @@ _ERRORS: dict[str, tuple[int, str, str]] = {
         "Le portail est en cours de maintenance. Veuillez réessayer ultérieurement.",
     ),
 }
-
-
-def reseed(portal: Portal, *, rejected: int, random_seed: int, otp: bool) -> dict[str, Any]:
-    """Wipe and re-seed the store; also forget sessions, lockouts and e-mails."""
-    if rejected < 0:
-        raise ValueError("seed must be >= 0")
-    info = seed(
-        portal.store,
-        rejected=rejected,
-        random_seed=random_seed,
-        user_email=portal.options.user,
-        password=portal.options.password,
-        otp=otp,
-    )
-    portal.sessions.clear()
-    portal.guard.clear()
-    portal.maildir.clear()
-    return {
-        "supplier_id": info.supplier_id,
-        "user": info.user_email,
-        "rejected": list(info.rejected_numbers),
-        "invoices": portal.store.count_invoices(),
-    }
 
 
 def _is_empty(store: Store) -> bool:
@@ -170,7 +148,8 @@ def create_app(
     store = Store(options.db_path)
     store.acheminement_s = options.acheminement_s
     knobs = Knobs(**{f.name: getattr(options, f.name) for f in fields(Knobs)})
-    faults = FaultState(knobs)
+    faults = FaultState(knobs, seed=options.fault_seed)
+    logger.info("Graine des pannes simulées : {} ({}FAULT_SEED)", faults.seed, ENV_PREFIX)
     maildir = Maildir(options.maildir)
     maildir.ensure()
     portal = Portal(
@@ -184,7 +163,7 @@ def create_app(
         env=make_env(faults),
     )
     if reset or _is_empty(store):
-        reseed(portal, rejected=options.seed, random_seed=options.random_seed, otp=options.otp)
+        portal.reseed(rejected=options.seed, random_seed=options.random_seed, otp=options.otp)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -8,6 +8,12 @@ state by the templates that show them.
 
 Paths under ``/health``, ``/_admin`` and ``/static`` are never faulted: the harness must always
 be able to see and steer the server.
+
+Every random decision (injected 503, pop-up, latency jitter, drifted names) comes from the
+state's ``seed``: two servers started with the same seed take the same decisions for the same
+sequence of requests, so a failed run can be replayed (``--fault-seed``,
+``CHORUS_SANDBOX_FAULT_SEED``). Each kind of decision draws from its own stream, so that turning
+one knob on does not shift the decisions of another.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import hashlib
 import html
 import random
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +33,15 @@ from loguru import logger
 from markupsafe import Markup, escape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.settings import FAULT_SEED_MAX
+
 EXEMPT_PREFIXES = ("/health", "/_admin", "/static")
+_STREAMS = ("error", "popup", "jitter")
+
+
+def draw_fault_seed() -> int:
+    """A fresh seed for the fault decisions (to be shown, so that the run can be replayed)."""
+    return random.SystemRandom().randrange(FAULT_SEED_MAX + 1)
 
 
 class FaultError(ValueError):
@@ -109,12 +122,16 @@ def _check(name: str, value: Any) -> Any:
 class FaultState:
     """The current knobs, shared by the middleware and the pages (thread-safe)."""
 
-    def __init__(self, knobs: Knobs | None = None, *, rng: random.Random | None = None) -> None:
+    def __init__(self, knobs: Knobs | None = None, *, seed: int | None = None) -> None:
         self._lock = threading.Lock()
         self._knobs = Knobs()
-        self._rng = rng or random.Random()
-        # Per-process secret: drifted names differ from one server run to the next.
-        self._drift_salt = secrets.token_hex(4)
+        #: Where every random decision comes from (drawn when not given).
+        self.seed = draw_fault_seed() if seed is None else seed
+        if not 0 <= self.seed <= FAULT_SEED_MAX:
+            raise FaultError(f"La graine des pannes doit être entre 0 et {FAULT_SEED_MAX}.")
+        self._rngs = {name: random.Random(f"{self.seed}:{name}") for name in _STREAMS}
+        # Drifted names differ from one seed to the next (a new one per run unless given).
+        self._drift_salt = hashlib.sha256(f"{self.seed}:drift".encode()).hexdigest()[:8]
         if knobs is not None:
             self.update({f.name: getattr(knobs, f.name) for f in fields(Knobs)})
 
@@ -140,19 +157,28 @@ class FaultState:
         blank = Knobs()
         return self.update({name: getattr(blank, name) for name in KNOB_NAMES})
 
-    def chance(self, rate: float) -> bool:
-        """True with probability ``rate``."""
+    def _chance(self, stream: str, rate: float) -> bool:
+        """True with probability ``rate``, drawn from ``stream`` (no draw when ``rate`` is 0)."""
         if rate <= 0:
             return False
         with self._lock:
-            return self._rng.random() < rate
+            return self._rngs[stream].random() < rate
+
+    def injects_error(self) -> bool:
+        """Whether this request gets an injected « Service indisponible » (``error_rate``)."""
+        return self._chance("error", self.knobs.error_rate)
+
+    def shows_popup(self) -> bool:
+        """Whether this page is covered by the information pop-up (``popup_rate``)."""
+        return self._chance("popup", self.knobs.popup_rate)
 
     def latency_s(self) -> float:
+        """The delay to add to this request: ``latency_ms`` plus a draw of the jitter."""
         knobs = self.knobs
         jitter = 0
         if knobs.jitter_ms:
             with self._lock:
-                jitter = self._rng.randint(0, knobs.jitter_ms)
+                jitter = self._rngs["jitter"].randint(0, knobs.jitter_ms)
         return (knobs.latency_ms + jitter) / 1000
 
     def drift_name(self, name: str) -> str:
@@ -255,7 +281,7 @@ class FaultMiddleware:
             kind = None
             if knobs.maintenance:
                 kind = "maintenance"
-            elif self.state.chance(knobs.error_rate):
+            elif self.state.injects_error():
                 kind = "unavailable"
             if kind is not None:
                 status, html = self.error_page(kind)

@@ -2,8 +2,8 @@
 
 Pure data, no storage: :mod:`sandbox.store` persists these records, :mod:`sandbox.rules`
 checks what the entry form submits (:class:`Draft`) and turns it into
-:class:`CleanInvoiceData`. Labels are the portal's own words (portal-spec.md §4–§6,
-SCREENS.md), quoted exactly.
+:class:`CleanInvoiceData`. Labels are the portal's own words (docs/portal.md, « Statuses »
+and « The entry form »; SCREENS.md), quoted exactly.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def to_cents(value: Decimal) -> Decimal:
 
 
 class Status(StrEnum):
-    """Status of an issued invoice (API codes of portal-spec §4)."""
+    """Status of an issued invoice (API codes: docs/portal.md, « Statuses »)."""
 
     BROUILLON = "BROUILLON"
     DEPOSEE = "DEPOSEE"
@@ -117,7 +117,8 @@ TAUX_TVA: tuple[Decimal, ...] = (
     Decimal("0"),
 )
 
-#: Rejection motives (reason codes of portal-spec §5 → the text the portal shows).
+#: Rejection motives: reason code → the text the portal shows (docs/portal.md, « Rejection
+#: motives »).
 MOTIFS: dict[str, str] = {
     "TX_TVA_ERR": "Taux de TVA erroné",
     "MONTANTTOTAL_ERR": "Montant total erroné",

@@ -1,8 +1,10 @@
-"""Realistic, reproducible data for the sandbox (portal-spec §7).
+"""Realistic, reproducible data for the sandbox (docs/portal.md, « What the sandbox adds for
+testing »).
 
 :func:`seed` **resets the store first**, then creates a directory of 12 public structures
 (one inactive, one inactive service, every kind of requirement), one supplier structure with
-two bank accounts and its user, 16 invoices covering every status of portal-spec §4 (drafts,
+two bank accounts and its user, 16 invoices covering every status of docs/portal.md
+« Statuses » (drafts,
 processed rejections, an acknowledged suspension…) and exactly ``rejected`` rejected invoices
 not yet acknowledged — the only ones the rejection window lists. Invoices rejected for an
 amount (MONTANTTOTAL_ERR, CALCUL_ERR, TX_TVA_ERR) have one line, so that correcting the

@@ -7,7 +7,8 @@
 
 Both modes wait until ``/health`` answers with this server's own token (a deadline loop, no
 fixed sleeps). An admin token is generated when the options have none, so the harness can
-always steer the server.
+always steer the server; so is the seed of the fault decisions, so that
+``sandbox.options.fault_seed`` always tells how to replay them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any, Literal
 import httpx
 import uvicorn
 
-from sandbox.faults import Knobs
+from sandbox.faults import Knobs, draw_fault_seed
 from sandbox.settings import ENV_PREFIX, SandboxOptions
 
 HEALTH_TOKEN_ENV = ENV_PREFIX + "HEALTH_TOKEN"
@@ -234,6 +235,8 @@ def start_sandbox(
     """Start a sandbox and wait until it answers; ``port=0`` picks a free port."""
     if options.admin_token is None:
         options = options.replace(admin_token=secrets.token_urlsafe(24))
+    if options.fault_seed is None:
+        options = options.replace(fault_seed=draw_fault_seed())
     options.data_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     if mode == "thread":

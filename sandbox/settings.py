@@ -5,6 +5,10 @@ Every option can also come from the environment as ``CHORUS_SANDBOX_<NAME>`` (e.
 ``CHORUS_SANDBOX_LABEL_RENAMES='{"Traiter le rejet": "Traiter"}'``,
 ``CHORUS_SANDBOX_LABEL_REMOVALS='["Numéro de marché"]'``). Invalid values raise
 :class:`OptionError` with a French message, so the command line can print it as is.
+
+``fault_seed`` (``CHORUS_SANDBOX_FAULT_SEED``) seeds the random fault decisions (error rate,
+pop-ups, jitter, drifted names); without it a seed is drawn at start, and shown, so that a run
+can be replayed with the same decisions.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CHORUS_SANDBOX_"
+FAULT_SEED_MAX = 2**31 - 1  # the largest --fault-seed
 
 _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
 _FALSE = {"0", "false", "no", "non", "off", "faux", ""}
@@ -37,6 +42,7 @@ class SandboxOptions:
     port: int = 0
     seed: int = 0
     random_seed: int = 42
+    fault_seed: int | None = None  # None: drawn when the server starts
     user: str = "comptable@exemple-fournisseur.fr"
     password: str = field(default="Demo-Chorus-2026", repr=False)
     otp: bool = False
@@ -69,6 +75,11 @@ class SandboxOptions:
         for name in ("session_idle_s", "acheminement_s"):
             if getattr(self, name) < 0:
                 raise OptionError(f"L'option {_flag(name)} ne peut pas être négative.")
+        if self.fault_seed is not None and not 0 <= self.fault_seed <= FAULT_SEED_MAX:
+            raise OptionError(
+                f"L'option --fault-seed doit être comprise entre 0 et {FAULT_SEED_MAX} "
+                f"(reçu : {self.fault_seed})."
+            )
         for name in ("error_rate", "popup_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -134,6 +145,8 @@ def parse_value(name: str, raw: str) -> Any:
             raise ValueError(text)
         if kind == "int":
             return int(text)
+        if kind == "int | None":
+            return int(text) if text else None
         if kind == "float":
             return float(text)
         if kind in ("dict[str, str]", "list[str]"):

@@ -174,11 +174,8 @@ async def reset(request: Request) -> Response:
     unknown = set(body) - {"seed", "random_seed", "otp"}
     if unknown:
         return _error(422, f"Paramètre inconnu : {', '.join(sorted(unknown))}.")
-    from sandbox.app import reseed
-
     try:
-        summary = reseed(
-            portal,
+        summary = portal.reseed(
             rejected=int(body.get("seed", portal.options.seed)),
             random_seed=int(body.get("random_seed", portal.options.random_seed)),
             otp=bool(body.get("otp", portal.options.otp)),

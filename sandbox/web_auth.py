@@ -13,7 +13,7 @@ from sandbox.web_common import checked_form, current_session, ensure_session, po
 WRONG_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 LOCKED = (
     "Votre compte est temporairement verrouillé suite à plusieurs tentatives infructueuses. "
-    "Réessayez dans 15 minutes."
+    "Réessayez dans une heure."
 )
 WRONG_CODE = "Code de vérification incorrect."
 EXPIRED_CODE = "Code de vérification expiré. Reconnectez-vous."

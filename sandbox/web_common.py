@@ -23,6 +23,7 @@ from sandbox import fmt
 from sandbox.faults import FaultState, is_exempt
 from sandbox.model import STATUS_LABELS
 from sandbox.security import SESSION_COOKIE, LoginGuard, Maildir, Session, SessionStore
+from sandbox.seed import seed
 from sandbox.settings import SandboxOptions
 from sandbox.store import Store
 
@@ -45,6 +46,28 @@ class Portal:
     maildir: Maildir
     health_token: str
     env: jinja2.Environment
+
+    def reseed(self, *, rejected: int, random_seed: int, otp: bool) -> dict[str, Any]:
+        """Wipe and re-seed the store; also forget sessions, lockouts and e-mails."""
+        if rejected < 0:
+            raise ValueError("seed must be >= 0")
+        info = seed(
+            self.store,
+            rejected=rejected,
+            random_seed=random_seed,
+            user_email=self.options.user,
+            password=self.options.password,
+            otp=otp,
+        )
+        self.sessions.clear()
+        self.guard.clear()
+        self.maildir.clear()
+        return {
+            "supplier_id": info.supplier_id,
+            "user": info.user_email,
+            "rejected": list(info.rejected_numbers),
+            "invoices": self.store.count_invoices(),
+        }
 
 
 def portal_of(request: Request) -> Portal:
@@ -199,7 +222,7 @@ def render(
         "user_email": session.email if session is not None else None,
         "csrf": session.csrf if session is not None else "",
         "flashes": [] if fragment or session is None else session.pop_flashes(),
-        "popup": not fragment and portal.faults.chance(portal.faults.knobs.popup_rate),
+        "popup": not fragment and portal.faults.shows_popup(),
         "css_version": portal.faults.drift_name("v"),
     }
     base.update(context or {})

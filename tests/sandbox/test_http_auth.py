@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
-from sandbox.security import OtpChallenge, OtpCheck, Session, SessionStore
+from sandbox.security import LoginGuard, OtpChallenge, OtpCheck, Session, SessionStore
 from sandbox.server import RunningSandbox, csrf_token
 from sandbox.settings import SandboxOptions
 
@@ -60,8 +60,22 @@ def test_fifth_failure_locks_the_account_even_for_the_right_password(
         answers = [_post_login(client, user, f"faux-{i}").text for i in range(5)]
         after = _post_login(client, user, fresh_sandbox.options.password)
     assert all(WRONG in text for text in answers[:4])
-    assert LOCKED in answers[4]
+    assert LOCKED in answers[4] and "Réessayez dans une heure." in answers[4]
     assert after.url.path == "/connexion" and LOCKED in after.text
+
+
+def test_lockout_lasts_one_hour_as_on_the_real_portal() -> None:
+    now = [1000.0]
+    guard = LoginGuard(clock=lambda: now[0])
+    locked = [guard.failure("Comptable@Exemple.fr") for _ in range(5)]
+    assert locked == [False, False, False, False, True]
+    now[0] += 15 * 60  # the sandbox's former, wrong, duration
+    assert guard.is_locked("comptable@exemple.fr")
+    now[0] = 1000.0 + 3600 - 1
+    assert guard.is_locked("comptable@exemple.fr")
+    now[0] = 1000.0 + 3600
+    assert not guard.is_locked("comptable@exemple.fr")
+    assert not guard.failure("comptable@exemple.fr")  # the count starts again after the lock
 
 
 def test_reset_lifts_the_lockout(fresh_sandbox: RunningSandbox) -> None:

@@ -49,7 +49,10 @@ def test_process_mode_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
 def test_command_line_refuses_a_bad_value_in_french(tmp_path: Path) -> None:
     result = _cli("serve", "--port", "abc", "--data", str(tmp_path))
     assert result.returncode == 2
-    assert "Valeur invalide pour --port : « abc »." in result.stderr
+    assert (
+        "Valeur invalide pour --port : « abc » (attendu : un nombre entier entre 0 et 65535)."
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr + result.stdout
 
 

@@ -1,0 +1,143 @@
+"""``chorus-sandbox``'s command line: typed numeric options, French help and French errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sandbox import cli
+from sandbox.settings import FAULT_SEED_MAX
+
+runner = CliRunner()
+ENGLISH = (
+    "Show this message",
+    "Usage:",
+    "Commands",
+    "Error",
+    "Invalid value",
+    "Try '",
+    "[default:",
+    "[required]",
+)
+NUMERIC = {
+    "--port": r"ENTIER \[0<=x<=65535\]",
+    "--seed": r"ENTIER \[x>=0\]",
+    "--random-seed": r"ENTIER",
+    "--fault-seed": rf"ENTIER \[0<=x<={FAULT_SEED_MAX}\]",
+    "--latency-ms": r"ENTIER \[x>=0\]",
+    "--jitter-ms": r"ENTIER \[x>=0\]",
+    "--error-rate": r"NOMBRE \[0\.0<=x<=1\.0\]",
+    "--session-idle-s": r"NOMBRE \[x>=0\.0\]",
+    "--popup-rate": r"NOMBRE \[0\.0<=x<=1\.0\]",
+    "--slow-list-ms": r"ENTIER \[x>=0\]",
+}
+
+
+def _invoke(*args: str) -> Any:
+    return runner.invoke(cli.app, list(args), prog_name="chorus-sandbox", env={"COLUMNS": "200"})
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["seed", "--help"]])
+def test_help_is_french_throughout(args: list[str]) -> None:
+    result = _invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "Afficher cette aide et quitter." in result.output
+    assert "Utilisation : chorus-sandbox" in result.output
+    assert "<str>" not in result.output and "<bool>" not in result.output
+    for english in ENGLISH:
+        assert english not in result.output, english
+
+
+def test_group_help_lists_the_commands_under_a_french_title() -> None:
+    output = _invoke("--help").output
+    assert "Commandes" in output
+    assert re.search(r"serve\s+Démarrer le bac à sable", output)
+    assert re.search(r"seed\s+Vider la base", output)
+
+
+def test_serve_help_shows_every_numeric_option_with_its_type_and_range() -> None:
+    output = _invoke("serve", "--help").output
+    for flag, shown in NUMERIC.items():
+        assert re.search(rf"{flag}\s+{shown}\s", output), flag
+    lines = [line for line in output.splitlines() if re.search(r"│ --[a-z]", line)]
+    assert len(lines) >= 20
+    # Every option, the built-in --help included, has a help text.
+    assert all(re.search(r"--[a-z-]+\s.*[A-Za-zé]{3,}.*[.)]", line) for line in lines), lines
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What ``serve`` received once its options were parsed (it then stops: no server)."""
+    seen: dict[str, Any] = {}
+
+    def stop_after_parsing(raw: dict[str, Any]) -> Any:
+        seen.update(raw)
+        raise typer.Exit(code=0)
+
+    monkeypatch.setattr(cli, "_options", stop_after_parsing)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--port", "abc", "un nombre entier entre 0 et 65535"),
+        ("--port", "70000", "un nombre entier entre 0 et 65535"),
+        ("--latency-ms", "1.5", "un nombre entier supérieur ou égal à 0"),
+        ("--error-rate", "0,5", "un nombre entre 0 et 1, écrit avec un point : 0.5"),
+        ("--popup-rate", "beaucoup", "un nombre entre 0 et 1"),
+        ("--fault-seed", "graine", f"un nombre entier entre 0 et {FAULT_SEED_MAX}"),
+        ("--fault-seed", "-1", f"un nombre entier entre 0 et {FAULT_SEED_MAX}"),
+    ],
+)
+def test_serve_refuses_a_value_that_is_not_a_number_in_range_in_french(
+    parsed: dict[str, Any], flag: str, value: str, expected: str
+) -> None:
+    result = _invoke("serve", flag, value)
+    assert result.exit_code == 2, result.output
+    assert parsed == {}  # refused while parsing: the server never starts
+    assert f"Erreur : Valeur invalide pour {flag} : « {value} » (attendu : {expected}" in (
+        result.stderr
+    )
+    for english in ENGLISH:
+        assert english not in result.output, english
+
+
+def test_seed_command_refuses_a_non_numeric_seed(parsed: dict[str, Any]) -> None:
+    result = _invoke("seed", "--seed=trois")
+    assert result.exit_code == 2
+    assert "Valeur invalide pour --seed : « trois »" in result.stderr
+
+
+def test_numeric_options_reach_the_server_as_numbers(parsed: dict[str, Any]) -> None:
+    args = ["serve", "--port", "8080", "--error-rate", "0.25", "--fault-seed", "1234"]
+    result = _invoke(*args, "--session-idle-s", "30", "--otp")
+    assert result.exit_code == 0, result.output
+    assert parsed["port"] == 8080 and type(parsed["port"]) is int
+    assert parsed["error_rate"] == 0.25 and type(parsed["error_rate"]) is float
+    assert parsed["fault_seed"] == 1234 and type(parsed["fault_seed"]) is int
+    assert parsed["session_idle_s"] == 30.0 and parsed["otp"] is True
+    assert parsed["latency_ms"] is None  # not given: the environment or the default decides
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--prot", "3"], "option inconnue : --prot. Vouliez-vous dire"),
+        (["serve", "--port"], "l'option --port est mal employée"),
+        (["serve", "en-trop"], "argument inattendu : en-trop."),
+        (["demarrer"], "commande inconnue : « demarrer » (commandes : seed, serve)."),
+    ],
+)
+def test_other_usage_errors_are_french_too(
+    parsed: dict[str, Any], args: list[str], message: str
+) -> None:
+    result = _invoke(*args)
+    assert result.exit_code == 2
+    assert f"Erreur : {message}" in result.stderr
+    for english in ENGLISH:
+        assert english not in result.output, english
