@@ -1,9 +1,14 @@
 """Page objects: one class per Chorus Pro screen, driven by role and visible label only.
 
 They know the portal, not the business: no decision, no assertion. Labels each page relies
-on are class-level constants in its module's ``Labels`` class.
+on are class-level constants in its module's ``Labels`` class; the column headers and
+``<dt>`` labels a page object reads values by are declared on its class (``COLUMNS``,
+``INFO_FIELDS``…, label → field of its record), read by its own code and checked by the
+preflight (``scenarios.preflight``). Hooks for whoever drives a page: :func:`observe` (around
+the clicks that change data) and :func:`pace_page_loads` (before each page load).
 """
 
+from pages._pace import pace_page_loads
 from pages._parse import (
     ParseError,
     parse_date,
@@ -71,6 +76,7 @@ __all__ = [
     "SyntheseRow",
     "WindowRow",
     "observe",
+    "pace_page_loads",
     "parse_date",
     "parse_datetime",
     "parse_decimal",

@@ -7,6 +7,9 @@ pages, the login form shown instead of the expected screen, and the « Informati
   :class:`LoginRequired`;
 - the « Information » dialog is dismissed (« J'ai compris ») by a Playwright locator handler,
   installed once per page, which runs before every action and auto-waiting check.
+
+Every page load the page objects trigger goes through :func:`navigation` or :func:`goto`
+(and the reloads of :func:`_settle`), which pace it first (:mod:`pages._pace`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from pages._pace import pace
 from pages.errors import ElementMissing, LoginRequired, PortalUnavailable
 
 
@@ -85,6 +89,21 @@ def raise_for_error_page(page: Page, *, login_allowed: bool = False) -> None:
         raise LoginRequired(f"Le portail demande de se reconnecter ({reason}).")
 
 
+#: Resource types of the requests a page's own scripts make (not page loads).
+SCRIPT_REQUESTS = frozenset({"xhr", "fetch"})
+
+
+def session_gone(response: Response) -> bool:
+    """Whether the answer to a request of the page's own scripts says the session is gone.
+
+    **[assumed]** As the sandbox answers: status 401, with an ``x-login`` header naming the
+    login page (the page's script then reloads the page, which shows the login form).
+    """
+    if response.request.resource_type not in SCRIPT_REQUESTS:
+        return False
+    return response.status == 401 or "x-login" in response.headers
+
+
 def wait_for_screen(
     page: Page, expected: Locator, what: str, *, login_allowed: bool = False
 ) -> None:
@@ -140,6 +159,7 @@ def _settle(
             is_get = response is None or response.request.method == "GET"
             if attempt == RELOADS or not is_get or not error_heading(page).count():
                 raise
+            pace(page)
             response = page.goto(page.url, wait_until="domcontentloaded")
     return response
 
@@ -150,11 +170,12 @@ def navigation(
 ) -> Iterator[None]:
     """Around an action that loads a new document: wait for it, then for ``expected``.
 
-    Usage::
+    The load is paced first (:func:`pages._pace.pace`). Usage::
 
         with navigation(page, heading, "Synthèse"):
             link.click()
     """
+    pace(page)
     with portal_timeouts(what):
         with page.expect_navigation(wait_until="domcontentloaded") as info:
             yield
@@ -168,7 +189,8 @@ def navigation(
 def goto(
     page: Page, url: str, expected: Locator, what: str, *, login_allowed: bool = False
 ) -> None:
-    """Load ``url`` (a URL met earlier by clicking), then wait for ``expected``."""
+    """Load ``url`` (a URL met earlier by clicking), then wait for ``expected`` (paced)."""
+    pace(page)
     with portal_timeouts(what):
         try:
             response = page.goto(url, wait_until="domcontentloaded")

@@ -1,14 +1,17 @@
 """Read an HTML table found by its accessible name, and walk the portal's pagination.
 
 Tables are read in one round trip (column header → cell text), relying only on the HTML
-table structure, never on ids or classes. Pagination: a navigation landmark « Pagination »
-with « Page précédente » / « Page suivante », « Page X sur Y » and « Lignes par page ».
+table structure, never on ids or classes. A page object declares the columns it reads as a
+:data:`Columns` mapping (header → field of its record), reads them with
+:meth:`TableRow.fields`, and the preflight checks the same declaration. Pagination: a
+navigation landmark « Pagination » with « Page précédente » / « Page suivante »,
+« Page X sur Y » and « Lignes par page ».
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,9 @@ class PaginationLabels:
     PER_PAGE = "Lignes par page"
     SHOW = "Afficher"
 
+
+#: The columns a page object reads: header as the portal shows it → field of its record.
+Columns = Mapping[str, str]
 
 #: Most pages a list may have before we stop following « Page suivante » (API caps at 200).
 MAX_PAGES = 100
@@ -61,6 +67,10 @@ class TableRow:
     def get(self, column: str) -> str:
         """The cleaned text of ``column`` (« — » and missing columns give "")."""
         return clean(self.cells.get(column))
+
+    def fields(self, columns: Columns) -> dict[str, str]:
+        """The cleaned text of each column of ``columns``, by record field."""
+        return {field: self.get(header) for header, field in columns.items()}
 
 
 def read_table(table: Locator) -> list[TableRow]:

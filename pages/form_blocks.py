@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from playwright.sync_api import Locator
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Response
 
 from pages._base import PageObject
+from pages._guard import session_gone, wait_for_screen
 from pages._options import Option, choose, real_options
 from pages._parse import clean, format_date_iso
-from pages.errors import PortalUnavailable
+from pages.errors import LoginRequired, PortalUnavailable
 
 
 class Labels:
@@ -82,6 +84,32 @@ class CadreBlock(FormBlock):
 _BLOCK_STATE = """(select, group) => group.innerText + "|"
     + Array.from(select.options).map(o => o.value + "=" + o.text).join(",")"""
 
+# While the page loads the structure, the block is watched from the page's window: a new
+# document has no watch, so the wait also ends when the page is replaced (the portal's script
+# reloads it when its request is refused for a lost session), which a wait holding the old
+# document's elements would not notice.
+_WATCH = "__chorusRobotDestinataire"
+
+_START_WATCH = f"""([select, group]) => {{
+  const state = {_BLOCK_STATE};
+  const before = state(select, group);
+  window.{_WATCH} = {{select, group, state, before, since: performance.now()}};
+}}"""
+
+# "changed" (services listed or a message shown), "left" (another document), "refused" (a
+# request of the page answered 401 — Chromium's resource timing — whatever its script does).
+_WATCH_OUTCOME = f"""() => {{
+  const watch = window.{_WATCH};
+  if (!watch || !watch.select.isConnected) return "left";
+  if (watch.state(watch.select, watch.group) !== watch.before) {{
+    delete window.{_WATCH};
+    return "changed";
+  }}
+  const refused = performance.getEntriesByType("resource").some(
+    entry => entry.startTime >= watch.since && entry.responseStatus === 401);
+  return refused ? "refused" : false;
+}}"""
+
 
 class DestinataireBlock(FormBlock):
     LEGEND = Labels.DESTINATAIRE
@@ -106,30 +134,53 @@ class DestinataireBlock(FormBlock):
 
         Returns the services offered ([] for an unknown SIRET). The page fetches the
         structure once the box holds 14 digits: we wait for the block to change (services
-        listed or a message shown), never for a fixed time.
+        listed or a message shown), never for a fixed time. When the portal answers that
+        fetch with « session gone », LoginRequired is raised at once.
         """
         wanted = re.sub(r"[\s.]", "", siret)
         if re.sub(r"[\s.]", "", self.siret.input_value()) == wanted:
             return real_options(self.code_service)  # already typed: nothing will reload
-        before = self._state()
-        self.siret.fill(siret)
-        self.siret.blur()
-        if re.fullmatch(r"\d{14}", wanted):
-            self.page.wait_for_function(
-                f"([select, group, before]) => ({_BLOCK_STATE})(select, group) !== before",
-                arg=[self.code_service.element_handle(), self.group.element_handle(), before],
+        if not re.fullmatch(r"\d{14}", wanted):
+            self.siret.fill(siret)  # the page fetches nothing for it
+            self.siret.blur()
+            return real_options(self.code_service)
+        refused: list[Response] = []
+
+        def note(response: Response) -> None:
+            if session_gone(response):
+                refused.append(response)
+
+        self.page.evaluate(
+            _START_WATCH, [self.code_service.element_handle(), self.group.element_handle()]
+        )
+        self.page.on("response", note)
+        try:
+            self.siret.fill(siret)
+            self.siret.blur()
+            outcome = self._watch_outcome()
+        finally:
+            self.page.remove_listener("response", note)
+        if refused or outcome == "refused":
+            raise LoginRequired(
+                "Le portail demande de se reconnecter (session expirée pendant le chargement "
+                "des services)."
             )
-            if self.group.get_by_text(Labels.SERVICES_FAILED).count():
-                # The portal failed to answer the page's request: not the data's fault.
-                raise PortalUnavailable(
-                    "Destinataire : la liste des services ne s'est pas chargée."
-                )
+        if outcome != "changed":
+            # Another document, for another reason: the login form or an error page raise.
+            wait_for_screen(self.page, self.group, "Destinataire")
+            raise PortalUnavailable("Destinataire : la page a été rechargée, le SIRET est perdu.")
+        if self.group.get_by_text(Labels.SERVICES_FAILED).count():
+            # The portal failed to answer the page's request: not the data's fault.
+            raise PortalUnavailable("Destinataire : la liste des services ne s'est pas chargée.")
         return real_options(self.code_service)
 
-    def _state(self) -> str:
-        handles = [self.code_service.element_handle(), self.group.element_handle()]
-        state: str = self.page.evaluate(f"([s, g]) => ({_BLOCK_STATE})(s, g)", handles)
-        return state
+    def _watch_outcome(self) -> str:
+        """Wait for the watch of :data:`_START_WATCH` to end; how it ended."""
+        ended = self.page.wait_for_function(_WATCH_OUTCOME)
+        try:
+            return str(ended.json_value())
+        except PlaywrightError:  # yet another document since: not the block's change
+            return "left"
 
     def set_code_service(self, code: str) -> Option:
         """Choose the service whose code (value, or label « CODE - Nom ») is ``code``."""

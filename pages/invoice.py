@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from playwright.sync_api import Locator
@@ -19,7 +20,7 @@ from pages._parse import (
     parse_money,
     parse_yes_no,
 )
-from pages._table import read_table_if_shown
+from pages._table import Columns, read_table_if_shown
 from pages._witness import witness
 from pages.errors import ElementMissing
 from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
@@ -33,49 +34,6 @@ class Labels:
     ATTACHMENTS_TABLE = "Pièces jointes"
     HISTORY_REGION = "Historique des actions utilisateurs"
     ACKNOWLEDGE = "Acquitter"
-    # « Informations de la facture »: dt label → record field
-    INFO_FIELDS: ClassVar[dict[str, str]] = {
-        "Numéro": "numero",
-        "Statut": "statut",
-        "Type de facture": "type_facture",
-        "Cadre de facturation": "cadre",
-        "Date de facture": "date_facture",
-        "Date de dépôt": "date_depot",
-        "SIRET du destinataire": "siret_destinataire",
-        "Destinataire": "destinataire",
-        "Code service": "code_service",
-        "Numéro d'engagement": "numero_engagement",
-        "Numéro de marché": "numero_marche",
-        "Numéro de la facture d'origine": "numero_facture_origine",
-        "Devise": "devise",
-        "Type de TVA": "type_tva",
-        "Mode de paiement": "mode_paiement",
-        "Fournisseur": "fournisseur",
-        "Coordonnées bancaires": "coordonnees_bancaires",
-        "Montant HT": "montant_ht",
-        "Montant TVA": "montant_tva",
-        "Montant TTC": "montant_ttc",
-        "Montant à payer": "montant_a_payer",
-        "Commentaire": "commentaire",
-    }
-    REJECTION_FIELDS: ClassVar[dict[str, str]] = {
-        "Motif": "motif_rejet",
-        "Commentaire": "commentaire_rejet",
-        "Date du rejet": "date_rejet",
-        "Date de la suspension": "date_rejet",
-        "Acquittée": "acquittee",
-        "Rejet traité": "rejet_traite",
-    }
-    COL_REFERENCE = "Référence"
-    COL_DESIGNATION = "Désignation"
-    COL_QUANTITE = "Quantité"
-    COL_UNITE = "Unité"
-    COL_PRIX = "Prix unitaire HT"
-    COL_REMISE = "Remise"
-    COL_TAUX = "Taux de TVA"
-    COL_DATE = "Date et heure"
-    COL_UTILISATEUR = "Utilisateur"
-    COL_ACTION = "Action"
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -106,6 +64,66 @@ roots => roots.slice(0, 1).map(root => Array.from(root.querySelectorAll('dt')).m
 
 class InvoicePage(PageObject):
     """« Facture N »: read everything, « Acquitter »."""
+
+    # What this page object reads, each declared once: read by :meth:`read`, checked by the
+    # preflight (« check-portal »). Labels read into the same field are alternatives.
+
+    #: « Informations de la facture »: ``<dt>`` label → field of :class:`InvoiceRecord`.
+    INFO_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "Numéro": "numero",
+            "Statut": "statut",
+            "Type de facture": "type_facture",
+            "Cadre de facturation": "cadre",
+            "Date de facture": "date_facture",
+            "Date de dépôt": "date_depot",
+            "SIRET du destinataire": "siret_destinataire",
+            "Destinataire": "destinataire",
+            "Code service": "code_service",
+            "Numéro d'engagement": "numero_engagement",
+            "Numéro de marché": "numero_marche",
+            "Numéro de la facture d'origine": "numero_facture_origine",
+            "Devise": "devise",
+            "Type de TVA": "type_tva",
+            "Mode de paiement": "mode_paiement",
+            "Fournisseur": "fournisseur",
+            "Coordonnées bancaires": "coordonnees_bancaires",
+            "Montant HT": "montant_ht",
+            "Montant TVA": "montant_tva",
+            "Montant TTC": "montant_ttc",
+            "Montant à payer": "montant_a_payer",
+            "Commentaire": "commentaire",
+        }
+    )
+    #: « Rejet » (or « Suspension »): ``<dt>`` label → field of :class:`InvoiceRecord`.
+    REJECTION_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "Motif": "motif_rejet",
+            "Commentaire": "commentaire_rejet",
+            "Date du rejet": "date_rejet",
+            "Date de la suspension": "date_rejet",
+            "Acquittée": "acquittee",
+            "Rejet traité": "rejet_traite",
+        }
+    )
+    #: The table « Lignes » (header → field of :class:`InvoiceLine`); « Montant HT » is
+    #: not read: the line computes it.
+    LINE_COLUMNS: ClassVar[Columns] = MappingProxyType(
+        {
+            "Référence": "reference",
+            "Désignation": "designation",
+            "Quantité": "quantite",
+            "Unité": "unite",
+            "Prix unitaire HT": "prix_unitaire_ht",
+            "Remise": "remise",
+            "Taux de TVA": "taux_tva",
+        }
+    )
+    #: The table of « Historique des actions utilisateurs » (header → field of
+    #: :class:`HistoryEntry`).
+    HISTORY_COLUMNS: ClassVar[Columns] = MappingProxyType(
+        {"Date et heure": "date", "Utilisateur": "utilisateur", "Action": "action"}
+    )
 
     @property
     def heading(self) -> Locator:
@@ -166,11 +184,11 @@ class InvoicePage(PageObject):
     def read(self) -> InvoiceRecord:
         """Every field the page shows, parsed."""
         with portal_timeouts("Lecture de la facture"):
-            info = self._read_dl(self.info_region, Labels.INFO_FIELDS)
+            info = self._read_dl(self.info_region, self.INFO_FIELDS)
             if info is None:
                 raise ElementMissing(f"Lecture de la facture : « {Labels.INFO_REGION} » absent.")
             values: dict[str, Any] = dict(info)
-            values.update(self._read_dl(self.rejection_region, Labels.REJECTION_FIELDS) or {})
+            values.update(self._read_dl(self.rejection_region, self.REJECTION_FIELDS) or {})
             values["lignes"] = self._read_lines()
             values["historique"] = self._read_history()
             values["pieces_jointes"] = self._read_attachments()
@@ -187,11 +205,8 @@ class InvoicePage(PageObject):
         witness(self.page, Labels.ACKNOWLEDGE, "après")
         return messages(self.page, "status") + messages(self.page, "alert")
 
-    def can_acknowledge(self) -> bool:
-        return bool(self.acknowledge_button.count())
-
     @staticmethod
-    def _read_dl(root: Locator, fields: dict[str, str]) -> dict[str, Any] | None:
+    def _read_dl(root: Locator, fields: Mapping[str, str]) -> dict[str, Any] | None:
         """The ``fields`` of the first ``root`` shown, parsed; None when none is shown."""
         found = root.evaluate_all(_READ_FIRST_DL)
         if not found:
@@ -208,15 +223,16 @@ class InvoicePage(PageObject):
     def _read_lines(self) -> tuple[InvoiceLine, ...]:
         lines = []
         for row in read_table_if_shown(self.lines_table) or ():
+            cells = row.fields(self.LINE_COLUMNS)
             lines.append(
                 InvoiceLine(
-                    reference=row.get(Labels.COL_REFERENCE),
-                    designation=row.get(Labels.COL_DESIGNATION),
-                    quantite=parse_decimal(row.get(Labels.COL_QUANTITE)) or _ZERO,
-                    unite=row.get(Labels.COL_UNITE),
-                    prix_unitaire_ht=parse_money(row.get(Labels.COL_PRIX)) or _ZERO,
-                    remise=parse_money(row.get(Labels.COL_REMISE)) or _ZERO,
-                    taux_tva=parse_decimal(row.get(Labels.COL_TAUX)) or _ZERO,
+                    reference=cells["reference"],
+                    designation=cells["designation"],
+                    quantite=parse_decimal(cells["quantite"]) or _ZERO,
+                    unite=cells["unite"],
+                    prix_unitaire_ht=parse_money(cells["prix_unitaire_ht"]) or _ZERO,
+                    remise=parse_money(cells["remise"]) or _ZERO,
+                    taux_tva=parse_decimal(cells["taux_tva"]) or _ZERO,
                 )
             )
         return tuple(lines)
@@ -224,11 +240,7 @@ class InvoicePage(PageObject):
     def _read_history(self) -> tuple[HistoryEntry, ...]:
         table = self.history_region.get_by_role("table")
         return tuple(
-            HistoryEntry(
-                date=row.get(Labels.COL_DATE),
-                utilisateur=row.get(Labels.COL_UTILISATEUR),
-                action=row.get(Labels.COL_ACTION),
-            )
+            HistoryEntry(**row.fields(self.HISTORY_COLUMNS))
             for row in read_table_if_shown(table) or ()
         )
 

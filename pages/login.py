@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
-from pages._guard import goto, messages, navigation, wait_for_screen
+from pages._guard import goto, messages, navigation
 from pages.errors import FormRejected
 
 
@@ -102,9 +102,6 @@ class OtpPage(PageObject):
     def expected_elements(self) -> dict[str, Locator]:
         return {"Code de vérification": self.code, "Valider": self.submit_button}
 
-    def is_shown(self) -> bool:
-        return bool(self.code.count()) and self.code.is_visible()
-
     def submit(self, code: str) -> None:
         """Type the code and validate; raises FormRejected with the portal's alert."""
         self.code.fill(code)
@@ -115,8 +112,3 @@ class OtpPage(PageObject):
         if home.count():
             return
         raise FormRejected(tuple(messages(self.page, "alert")))
-
-
-def wait_for_home(page: Page) -> None:
-    """Wait for the home page (after login)."""
-    wait_for_screen(page, _home_heading(page), "Accueil")

@@ -99,6 +99,17 @@ class Navigator(PageObject):
             "Facturation › Accéder au domaine": self.access_domain,
         }
 
+    def domain_elements(self) -> dict[str, Locator]:
+        """What this navigator follows on the domain « Facturation » (for « check-portal »)."""
+        return {f"Lien « {Labels.EMISES_LINK} »": self.emises_link}
+
+    def space_elements(self) -> dict[str, Locator]:
+        """The navigation of « Factures émises » and the tabs this navigator opens."""
+        found = {f"Navigation « {Labels.EMISES_NAV} »": self.emises_nav}
+        for tab in (Labels.SYNTHESE, Labels.RECHERCHER, Labels.SAISIR):
+            found[f"Onglet « {tab} »"] = self.tab(tab)
+        return found
+
     # -- screens --------------------------------------------------------------------------
     def remember_home(self) -> None:
         """Note the current URL as the home page (call it on the home page, after login)."""

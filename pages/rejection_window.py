@@ -5,24 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
+from typing import ClassVar
 
 from playwright.sync_api import Locator
 
 from pages._base import PageObject
 from pages._guard import messages, navigation, portal_timeouts
 from pages._parse import clean, parse_datetime
-from pages._table import read_table
+from pages._table import Columns, read_table
 from pages.errors import ElementMissing
 
 
 class Labels:
     DIALOG = "Factures rejetées ou suspendues"
-    COL_DATE = "Date de dépôt"
-    COL_NUMERO = "Numéro de facture"
-    COL_DESTINATAIRE = "Destinataire"
-    COL_STATUT = "Statut"
-    COL_MOTIF = "Motif"
-    COL_COMMENTAIRE = "Commentaire"
     SELECT = "Sélectionner la facture {numero}"
     ACK_SELECTED = "Acquitter les factures sélectionnées"
     ACK_ALL = "Tout acquitter et fermer"
@@ -51,6 +47,19 @@ class WindowRow:
 class RejectionWindow(PageObject):
     """The dialog, its table and its three buttons."""
 
+    #: The columns of the window's table read into a :class:`WindowRow` (header → field).
+    #: The first column, « Sélection », holds the checkboxes (found by their own label).
+    COLUMNS: ClassVar[Columns] = MappingProxyType(
+        {
+            "Date de dépôt": "date_depot",
+            "Numéro de facture": "numero",
+            "Destinataire": "destinataire",
+            "Statut": "statut",
+            "Motif": "motif",
+            "Commentaire": "commentaire",
+        }
+    )
+
     @property
     def dialog(self) -> Locator:
         return self.page.get_by_role("dialog", name=Labels.DIALOG)
@@ -77,12 +86,15 @@ class RejectionWindow(PageObject):
         )
 
     def expected_elements(self) -> dict[str, Locator]:
-        return {
+        found = {
             "Fenêtre « Factures rejetées ou suspendues »": self.dialog,
             "Tableau de la fenêtre": self.table,
             "Acquitter les factures sélectionnées": self.acknowledge_selected_button,
             "Tout acquitter et fermer": self.acknowledge_all_button,
         }
+        if self.is_open() and not self.is_compulsory():
+            found[Labels.CLOSE] = self.close_button
+        return found
 
     def is_open(self) -> bool:
         return bool(self.dialog.count()) and self.dialog.first.is_visible()
@@ -99,18 +111,7 @@ class RejectionWindow(PageObject):
             return []
         with portal_timeouts("Fenêtre des factures rejetées"):
             table_rows = read_table(self.table)
-        return [
-            WindowRow(
-                date_depot=row.get(Labels.COL_DATE),
-                numero=row.get(Labels.COL_NUMERO),
-                destinataire=row.get(Labels.COL_DESTINATAIRE),
-                statut=row.get(Labels.COL_STATUT),
-                motif=row.get(Labels.COL_MOTIF),
-                commentaire=row.get(Labels.COL_COMMENTAIRE),
-                href=row.href,
-            )
-            for row in table_rows
-        ]
+        return [WindowRow(**row.fields(self.COLUMNS), href=row.href) for row in table_rows]
 
     def acknowledge(self, numbers: Iterable[str]) -> list[str]:
         """Tick the given invoices and « Acquitter les factures sélectionnées ».

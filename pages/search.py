@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import MappingProxyType
+from typing import ClassVar
 
 from playwright.sync_api import Locator
 
 from pages._base import PageObject
 from pages._guard import navigation, portal_timeouts, wait_for_screen
 from pages._options import choose
-from pages._parse import clean, format_date_iso, parse_datetime, parse_money
-from pages._table import each_page, read_table_if_shown
+from pages._parse import format_date_iso, parse_datetime, parse_money
+from pages._table import Columns, each_page, read_table_if_shown
 from pages.errors import ElementMissing
 from pages.invoice import InvoicePage
 
@@ -27,11 +29,6 @@ class Labels:
     SUBMIT = "Rechercher"
     RESULTS = "Résultats de la recherche"
     NO_RESULT = "Aucune facture ne correspond à votre recherche."
-    COL_NUMERO = "Numéro de facture"
-    COL_DATE = "Date de dépôt"
-    COL_DESTINATAIRE = "Destinataire"
-    COL_MONTANT = "Montant TTC"
-    COL_STATUT = "Statut"
 
 
 @dataclass(frozen=True)
@@ -52,6 +49,18 @@ class SearchRow:
 
 class SearchPage(PageObject):
     """Search invoices; open one of the results."""
+
+    #: The columns of « Résultats de la recherche » read into a :class:`SearchRow`
+    #: (header → field).
+    COLUMNS: ClassVar[Columns] = MappingProxyType(
+        {
+            "Numéro de facture": "numero",
+            "Date de dépôt": "date_depot",
+            "Destinataire": "destinataire",
+            "Montant TTC": "montant_ttc",
+            "Statut": "statut",
+        }
+    )
 
     @property
     def form(self) -> Locator:
@@ -100,6 +109,13 @@ class SearchPage(PageObject):
             "Rechercher": self.submit_button,
         }
 
+    def result_elements(self) -> dict[str, Locator]:
+        """What a search shows (call after :meth:`submit`): the results table, or the text
+        saying nothing matched."""
+        if not self.results.count() and self.no_result.count():
+            return {Labels.NO_RESULT: self.no_result}
+        return {f"Tableau « {Labels.RESULTS} »": self.results}
+
     def wait(self) -> SearchPage:
         wait_for_screen(self.page, self.submit_button, "Rechercher")
         return self
@@ -120,13 +136,21 @@ class SearchPage(PageObject):
             _type(self.destinataire, destinataire or "")
             _type(self.deposee_du, format_date_iso(deposee_du) if deposee_du else "")
             _type(self.deposee_au, format_date_iso(deposee_au) if deposee_au else "")
-        ready = self.results.or_(self.no_result)
-        with navigation(self.page, ready, "Rechercher"):
-            self.submit_button.click()
+        self.submit()
         found: list[SearchRow] = []
-        for _ in each_page(self.page, ready, "Rechercher"):
+        for _ in each_page(self.page, self._ready, "Rechercher"):
             found.extend(self._page_rows())
         return found
+
+    def submit(self) -> None:
+        """« Rechercher » with the criteria as they are; waits for the first page of results
+        (or the text saying nothing matched)."""
+        with navigation(self.page, self._ready, "Rechercher"):
+            self.submit_button.click()
+
+    @property
+    def _ready(self) -> Locator:
+        return self.results.or_(self.no_result)
 
     def open(self, numero: str, statut: str | None = None) -> InvoicePage:
         """Search ``numero`` and open it (the result with ``statut`` when several match)."""
@@ -152,26 +176,23 @@ class SearchPage(PageObject):
     def _page_rows(self) -> list[SearchRow]:
         with portal_timeouts("Rechercher"):
             table_rows = read_table_if_shown(self.results) or []
-        return [
-            SearchRow(
-                numero=row.get(Labels.COL_NUMERO),
-                date_depot=row.get(Labels.COL_DATE),
-                destinataire=row.get(Labels.COL_DESTINATAIRE),
-                montant_ttc=parse_money(row.get(Labels.COL_MONTANT)),
-                statut=row.get(Labels.COL_STATUT),
-                href=row.href,
+        found = []
+        for row in table_rows:
+            cells = row.fields(self.COLUMNS)
+            found.append(
+                SearchRow(
+                    numero=cells["numero"],
+                    date_depot=cells["date_depot"],
+                    destinataire=cells["destinataire"],
+                    montant_ttc=parse_money(cells["montant_ttc"]),
+                    statut=cells["statut"],
+                    href=row.href,
+                )
             )
-            for row in table_rows
-        ]
+        return found
 
 
 def _type(field: Locator, value: str) -> None:
     """Type ``value``; an empty criterion only clears a field that holds something."""
     if value or field.input_value():
         field.fill(value)
-
-
-def matching(rows: list[SearchRow], numero: str) -> list[SearchRow]:
-    """The rows whose number is ``numero`` (case-insensitive, as the portal compares)."""
-    wanted = clean(numero).casefold()
-    return [row for row in rows if row.numero.casefold() == wanted]

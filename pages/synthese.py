@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
+from typing import ClassVar
 
 from playwright.sync_api import Locator, Page
 
@@ -13,8 +15,8 @@ from pages._base import PageObject
 from pages._guard import messages, navigation, portal_timeouts, wait_for_screen
 from pages._parse import clean, parse_datetime, parse_money, parse_yes_no
 from pages._table import (
+    Columns,
     each_page,
-    next_link,
     page_position,
     per_page_box,
     read_table_if_shown,
@@ -26,12 +28,6 @@ from pages._witness import witness
 
 class Labels:
     TABLE = "Synthèse"
-    COL_NUMERO = "Numéro de facture"
-    COL_DATE = "Date de dépôt"
-    COL_DESTINATAIRE = "Destinataire"
-    COL_MONTANT = "Montant TTC"
-    COL_STATUT = "Statut"
-    COL_ACQUITTEE = "Acquittée"
     SELECT = "Sélectionner la facture {numero}"
     PROCESS = "Traiter le rejet"
     PROCESSED = "Le rejet de la facture {numero} a été traité."
@@ -66,6 +62,19 @@ _NOT_PREPARED = -1
 class SynthesePage(PageObject):
     """The « Synthèse » table, its pagination and « Traiter le rejet »."""
 
+    #: The columns read into a :class:`SyntheseRow` (header → field). The last column,
+    #: « Sélection », holds the checkboxes (found by their own label): it is not read.
+    COLUMNS: ClassVar[Columns] = MappingProxyType(
+        {
+            "Numéro de facture": "numero",
+            "Date de dépôt": "date_depot",
+            "Destinataire": "destinataire",
+            "Montant TTC": "montant_ttc",
+            "Statut": "statut",
+            "Acquittée": "acquittee",
+        }
+    )
+
     def __init__(self, page: Page) -> None:
         super().__init__(page)
         # Rows per page of the first page just shown by :meth:`open_first_page`, for the next
@@ -94,6 +103,9 @@ class SynthesePage(PageObject):
         )
 
     def expected_elements(self) -> dict[str, Locator]:
+        if not self.table.count() and self.empty_notice.count():
+            # Nothing to act on: no table, no pagination; the button stays.
+            return {Labels.PROCESS: self.process_button, Labels.EMPTY: self.empty_notice}
         return {
             "Tableau « Synthèse »": self.table,
             "Traiter le rejet": self.process_button,
@@ -211,18 +223,18 @@ class SynthesePage(PageObject):
     def _page_rows(self) -> list[SyntheseRow]:
         with portal_timeouts("Synthèse"):
             table_rows = read_table_if_shown(self.table) or []
-        return [
-            SyntheseRow(
-                numero=row.get(Labels.COL_NUMERO),
-                date_depot=row.get(Labels.COL_DATE),
-                destinataire=row.get(Labels.COL_DESTINATAIRE),
-                montant_ttc=parse_money(row.get(Labels.COL_MONTANT)),
-                statut=row.get(Labels.COL_STATUT),
-                acquittee=parse_yes_no(row.get(Labels.COL_ACQUITTEE)),
-                href=row.href,
+        found = []
+        for row in table_rows:
+            cells = row.fields(self.COLUMNS)
+            found.append(
+                SyntheseRow(
+                    numero=cells["numero"],
+                    date_depot=cells["date_depot"],
+                    destinataire=cells["destinataire"],
+                    montant_ttc=parse_money(cells["montant_ttc"]),
+                    statut=cells["statut"],
+                    acquittee=parse_yes_no(cells["acquittee"]),
+                    href=row.href,
+                )
             )
-            for row in table_rows
-        ]
-
-    def has_next_page(self) -> bool:
-        return bool(next_link(self.page).count())
+        return found

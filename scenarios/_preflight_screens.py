@@ -1,14 +1,19 @@
 """The screens the preflight visits, and what it checks on each (see :mod:`scenarios.preflight`).
 
 Each visit reaches a screen the way the robot does and returns the elements to count
-(name → locator); the counting, the rows and the screenshots are :meth:`_Preflight.check`'s.
+(name → locator); the counting, the rows and the screenshots are :meth:`Preflight.check`'s.
+Every label checked comes from the page objects themselves: their ``expected_elements()``
+and the column headers and ``<dt>`` labels they declare reading values by
+(``SynthesePage.COLUMNS``, ``SearchPage.COLUMNS``, ``RejectionWindow.COLUMNS``,
+``InvoicePage.INFO_FIELDS`` / ``REJECTION_FIELDS`` / ``LINE_COLUMNS`` / ``HISTORY_COLUMNS``),
+so that a label is written once.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +32,7 @@ from pages import (
     SearchPage,
     SynthesePage,
 )
-from pages import invoice as invoice_labels
-from pages import rejection_window as window_labels
-from pages import search as search_labels
-from pages import synthese as synthese_labels
 from pages.errors import first_line
-from pages.navigation import Labels as NavLabels
 from pages.navigation import forget_urls
 from scenarios.model import PortalError, ScenarioError, SessionLost
 
@@ -60,6 +60,7 @@ ACCESS = "Accès à l'écran"
 
 
 def _columns(table: Locator, names: Iterable[str]) -> Elements:
+    """The column headers ``names`` of ``table`` (a page object's ``COLUMNS``: its keys)."""
     return {
         f"Colonne « {name} »": table.get_by_role("columnheader", name=name, exact=True)
         for name in names
@@ -71,8 +72,19 @@ def _term(root: Locator, name: str) -> Locator:
     return root.locator("dt").filter(has_text=re.compile("^" + re.escape(name) + "$"))
 
 
-def _terms(root: Locator, names: Iterable[str], what: str) -> Elements:
-    return {f"{what} › {name}": _term(root, name) for name in names}
+def _terms(root: Locator, fields: Mapping[str, str], what: str) -> Elements:
+    """One element per field a page object reads from a ``<dl>`` (``fields``: label → field):
+    its ``<dt>``, under any of the labels read into that field, named by the first one."""
+    labels: dict[str, list[str]] = {}
+    for label, field in fields.items():
+        labels.setdefault(field, []).append(label)
+    elements: Elements = {}
+    for first, *others in labels.values():
+        term = _term(root, first)
+        for other in others:
+            term = term.or_(_term(root, other))
+        elements[f"{what} › {first}"] = term
+    return elements
 
 
 def reason(exc: BaseException) -> str:
@@ -187,92 +199,51 @@ class Preflight:
                 if (other.count() and other.first.is_visible())
                 else None
             )
-        labels = window_labels.Labels
         elements = window.expected_elements()
-        elements.update(
-            _columns(
-                window.table,
-                (labels.COL_DATE, labels.COL_NUMERO, labels.COL_DESTINATAIRE, labels.COL_STATUT,
-                 labels.COL_MOTIF, labels.COL_COMMENTAIRE),
-            )
-        )  # fmt: skip
-        if not window.is_compulsory():
-            elements[labels.CLOSE] = window.close_button
+        elements.update(_columns(window.table, RejectionWindow.COLUMNS))
         return elements
 
     def domain(self) -> Elements:
         self.nav.domain()
-        return {f"Lien « {NavLabels.EMISES_LINK} »": self.nav.emises_link}
+        return self.nav.domain_elements()
 
     def synthese(self) -> Elements:
         synthese: SynthesePage = self.nav.synthese()
-        labels = synthese_labels.Labels
-        if not synthese.table.count():
-            return {
-                labels.PROCESS: synthese.process_button,
-                labels.EMPTY: synthese.empty_notice,
-            }
         elements = synthese.expected_elements()
-        elements.update(
-            _columns(
-                synthese.table,
-                (labels.COL_NUMERO, labels.COL_DATE, labels.COL_DESTINATAIRE, labels.COL_MONTANT,
-                 labels.COL_STATUT, labels.COL_ACQUITTEE),
-            )
-        )  # fmt: skip
-        self._remember_invoice(synthese.table)
+        if synthese.table.count():
+            elements.update(_columns(synthese.table, SynthesePage.COLUMNS))
+            self._remember_invoice(synthese.table)
         return elements
 
     def space_tabs(self) -> Elements:
-        elements = {f"Navigation « {NavLabels.EMISES_NAV} »": self.nav.emises_nav}
-        for tab in (NavLabels.SYNTHESE, NavLabels.RECHERCHER, NavLabels.SAISIR):
-            elements[f"Onglet « {tab} »"] = self.nav.tab(tab)
-        return elements
+        return self.nav.space_elements()
 
     def search_form(self) -> Elements:
         return self.nav.search().expected_elements()
 
     def search_results(self) -> Elements:
         search = SearchPage(self.page)
-        labels = search_labels.Labels
-        ready = search.results.or_(search.no_result)
-        with self.page.expect_navigation(wait_until="domcontentloaded"):
-            search.submit_button.click()  # no criterion typed: an empty search
-        ready.first.wait_for(state="visible")
-        if not search.results.count():
-            return {labels.NO_RESULT: search.no_result}
-        elements = {f"Tableau « {labels.RESULTS} »": search.results}
-        elements.update(
-            _columns(
-                search.results,
-                (labels.COL_NUMERO, labels.COL_DATE, labels.COL_DESTINATAIRE, labels.COL_MONTANT,
-                 labels.COL_STATUT),
-            )
-        )  # fmt: skip
-        self._remember_invoice(search.results)
+        search.submit()  # no criterion typed: an empty search
+        elements = search.result_elements()
+        if search.results.count():
+            elements.update(_columns(search.results, SearchPage.COLUMNS))
+            self._remember_invoice(search.results)
         return elements
 
     def invoice(self) -> Elements | None:
         if not self.invoice_url:
             return None  # no invoice listed anywhere: nothing to open
         invoice = InvoicePage(self.page).goto(self.invoice_url)
-        labels = invoice_labels.Labels
         elements = invoice.expected_elements()
-        elements.update(_terms(invoice.info_region, labels.INFO_FIELDS, "Informations"))
+        elements.update(_terms(invoice.info_region, InvoicePage.INFO_FIELDS, "Informations"))
         if self.invoice_rejected:
-            elements["Bloc « Rejet »"] = invoice.rejection_region
-            names = ("Motif", "Commentaire", "Acquittée", "Rejet traité")
-            elements.update(_terms(invoice.rejection_region, names, "Rejet"))
             region = invoice.rejection_region
-            dated = _term(region, "Date du rejet").or_(_term(region, "Date de la suspension"))
-            elements["Rejet › Date du rejet"] = dated
-        lines = (labels.COL_REFERENCE, labels.COL_DESIGNATION, labels.COL_QUANTITE,
-                 labels.COL_UNITE, labels.COL_PRIX, labels.COL_REMISE, labels.COL_TAUX)  # fmt: skip
-        for name, locator in _columns(invoice.lines_table, lines).items():
+            elements["Bloc « Rejet »"] = region
+            elements.update(_terms(region, InvoicePage.REJECTION_FIELDS, "Rejet"))
+        for name, locator in _columns(invoice.lines_table, InvoicePage.LINE_COLUMNS).items():
             elements[f"Lignes › {name}"] = locator
         history = invoice.history_region.get_by_role("table")
-        history_columns = (labels.COL_DATE, labels.COL_UTILISATEUR, labels.COL_ACTION)
-        for name, locator in _columns(history, history_columns).items():
+        for name, locator in _columns(history, InvoicePage.HISTORY_COLUMNS).items():
             elements[f"Historique › {name}"] = locator
         return elements
 

@@ -2,11 +2,12 @@
 
 Visits every screen the robot uses, the way the robot reaches it (clicking links from home),
 and checks every element its page objects rely on: their ``expected_elements()``, plus the
-column headers and field labels they read values by. Nothing is changed on the portal: the
-rejection window may be closed (« Fermer », it comes back at the next login), the search runs
-with no criterion, the entry form is opened and left without typing anything. The
-confirmation dialog of the entry form is not checked: opening it means clicking « Valider et
-envoyer ».
+column headers and field labels they declare reading values by (``SynthesePage.COLUMNS``,
+``InvoicePage.INFO_FIELDS``…: one list, read by the page object, checked here). Nothing is
+changed on the portal: the rejection window may be closed (« Fermer », it comes back at the
+next login), the search runs with no criterion, the entry form is opened and left without
+typing anything. The confirmation dialog of the entry form is not checked: opening it means
+clicking « Valider et envoyer ».
 
     rows = check_portal(page, base_url, screenshot_dir=folder)   # page: logged in
     problems = mismatches(rows)                                   # [] when all match

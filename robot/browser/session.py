@@ -2,7 +2,7 @@
 
 The password and the one-time code are typed in a throw-away *login context* that is never
 traced nor recorded; its cookies are then handed to the *work context*, where tracing and
-videos may run (design.md, rule 5).
+videos may run (docs/architecture.md, rule 5).
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from playwright.sync_api import (
     CDPSession,
     Page,
     Playwright,
-    Request,
     Response,
-    Route,
 )
 
-from pages import observe
+from pages import observe, pace_page_loads
 from robot.browser.launch import BrowserSettings, launch, new_context, start_playwright
 from robot.browser.recording import Recorder
 from robot.portal import PortalTarget
@@ -114,17 +112,19 @@ class WorkSession:
         self._context = new_context(
             self.browser, self.settings, storage_state=state, video_dir=video_dir
         )
-        if self._throttle is not None:
-            self._context.route("**/*", self._throttle.handle)
         if self.recorder is not None:
             self.recorder.attach(self._context)
         self._page = self._context.new_page()
+        if self._throttle is not None:
+            pace_page_loads(self._page, self._throttle.wait_turn)
         self._crashed = False
         self._page.on("crash", self._on_crash)
         self._page.on("response", self._count_server_time)
         if self.recorder is not None:
             observe(self._page, self.recorder.witness)
         # Back to the page the portal showed (its URL is learnt, not assumed).
+        if self._throttle is not None:
+            self._throttle.wait_turn()
         self._page.goto(url)
 
     def _on_crash(self, _page: Page) -> None:
@@ -217,27 +217,29 @@ def server_time_ms(header: str) -> float:
 
 
 class _Throttle:
-    """Politeness towards the real portal: at most N page requests a minute.
+    """Politeness towards the real portal: at most N page loads a minute, paced by the robot.
 
-    Only documents and XHR/fetch count (static files come from the cache after the first
-    page). The wait is for a time slot, not for the page: the portal is simply asked less.
+    :meth:`wait_turn` is the pacer the page objects call right before each page load they
+    trigger (a ``goto``, a click that follows a link or submits a form): only those count,
+    never what the portal's own scripts fetch nor the static files. No request is routed, so
+    Chromium's HTTP cache stays on and Playwright's dispatcher is never blocked. The wait is
+    for a time slot, not for the page: the portal is simply asked less often.
     """
-
-    _COUNTED = frozenset({"document", "xhr", "fetch"})
 
     def __init__(self, per_minute: int) -> None:
         self.interval = 60.0 / per_minute
         self._next = 0.0
-        self._clock = threading.Event()
+        self._lock = threading.Lock()
+        self._clock = threading.Event()  # never set: waiting on it is a sleep that wakes on time
 
-    def handle(self, route: Route, request: Request) -> None:
-        if request.resource_type in self._COUNTED:
+    def wait_turn(self) -> None:
+        """Return at this load's time slot (at once when the last one is an interval ago)."""
+        with self._lock:
             now = time.monotonic()
             slot = max(now, self._next)
             self._next = slot + self.interval
-            if slot > now:
-                self._clock.wait(slot - now)
-        route.continue_()
+        while (left := slot - time.monotonic()) > 0:
+            self._clock.wait(left)
 
 
 def _video_path(video: Any) -> str:

@@ -1,8 +1,9 @@
 """The journal: the durable record of runs, transactions and steps (SQLite, WAL).
 
 It is the source of truth for resume and idempotency. A step's *intent* is written before
-the click that performs it and its *result* after (docs/architecture.md, rule 3), so that after a crash
-a resume knows which steps must be reconciled with the portal before anything else.
+the click that performs it and its *result* after (docs/architecture.md, rule 3), so that
+after a crash a resume knows which steps must be reconciled with the portal before anything
+else.
 """
 
 from __future__ import annotations

@@ -11,7 +11,15 @@ import pytest
 from playwright.sync_api import Page, expect
 from portal_support import log_in
 
-from pages import EntryForm, FormRejected, InvoiceLine, Navigator, OptionUnavailable
+from pages import (
+    EntryForm,
+    FormRejected,
+    InvoiceLine,
+    LoginRequired,
+    Navigator,
+    OptionUnavailable,
+    PortalUnavailable,
+)
 from sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +72,50 @@ def test_siret_loads_the_services_of_its_structure(
     expect(form.destinataire.code_service).to_have_value(chosen.value)
     with pytest.raises(OptionUnavailable):
         form.destinataire.set_code_service("SERVICE-INCONNU")
+
+
+def test_siret_of_no_structure_loads_no_service(page: Page, fresh_sandbox: RunningSandbox) -> None:
+    log_in(page, fresh_sandbox)
+    block = Navigator(page).entry_form().destinataire
+
+    assert block.set_siret("12345678901234") == []
+
+    expect(block.group).to_contain_text("Aucune structure publique ne correspond à ce SIRET.")
+    expect(block.siret).to_have_value("12345678901234")
+
+
+def test_services_the_portal_fails_to_send_are_a_portal_unavailable(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    model = _model(fresh_sandbox)
+    log_in(page, fresh_sandbox)
+    block = Navigator(page).entry_form().destinataire
+    fresh_sandbox.set_faults(error_rate=1.0)  # the page's request for the services fails
+
+    with pytest.raises(PortalUnavailable, match="liste des services"):
+        block.set_siret(model["siret_destinataire"])
+
+
+def test_session_lost_while_the_services_load_raises_login_required_at_once(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    model = _model(fresh_sandbox)
+    log_in(page, fresh_sandbox)
+    block = Navigator(page).entry_form().destinataire
+    # The robot's own action timeout: a wait that lasted until it would end in a
+    # PortalUnavailable (« n'a pas répondu à temps »), not in LoginRequired.
+    page.set_default_timeout(15_000)
+    assert fresh_sandbox.admin("POST", "sessions/expire").status_code == 200
+
+    script_request = {"xhr", "fetch"}
+    with (
+        page.expect_response(lambda r: r.request.resource_type in script_request) as answer,
+        pytest.raises(LoginRequired, match="session expirée pendant le chargement des services"),
+    ):
+        block.set_siret(model["siret_destinataire"])
+
+    assert answer.value.status == 401  # the page's request was refused: the session is gone
+    expect(page.get_by_label("Mot de passe", exact=True)).to_be_visible()
 
 
 def test_lines_are_added_removed_and_totalled_live(

@@ -14,7 +14,7 @@ from _target import QaPortal
 from playwright.sync_api import Page
 
 from pages import Navigator, SearchPage
-from robot.run.rundir import PARIS
+from robot.timezone import PARIS
 from scenarios import (
     Correction,
     Outcome,

@@ -11,9 +11,11 @@ from cli_support import RobotCli, write_plan
 from playwright.sync_api import Page
 from portal_support import log_in
 
+from pages import InvoicePage, RejectionWindow, SearchPage, SynthesePage
+from robot.cli.check import render_table
 from sandbox.server import RunningSandbox
 from scenarios import PortalChanged, PortalError
-from scenarios.preflight import assert_portal_matches, check_portal, mismatches, render_table
+from scenarios.preflight import assert_portal_matches, check_portal, mismatches
 
 
 def _state(sandbox: RunningSandbox) -> list[tuple[Any, ...]]:
@@ -115,6 +117,43 @@ def test_preflight_raises_a_portal_error_naming_each_removed_label(
     rows = check_portal(page, fresh_sandbox.url)
     assert len(mismatches(rows)) == sum(1 for row in rows if not row.found) >= 3
     assert render_table(rows).row_count == len(rows)
+
+
+@pytest.mark.e2e
+def test_preflight_checks_the_labels_the_page_objects_declare_they_read(
+    page: Page, fresh_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log_in(page, fresh_sandbox)
+    rows = check_portal(page, fresh_sandbox.url)
+    checked = {(row.page, row.element) for row in rows}
+    assert mismatches(rows) == []
+    for screen, columns in (
+        ("Fenêtre « Factures rejetées ou suspendues »", RejectionWindow.COLUMNS),
+        ("Synthèse", SynthesePage.COLUMNS),
+        ("Rechercher › résultats", SearchPage.COLUMNS),
+    ):
+        assert {(screen, f"Colonne « {header} »") for header in columns} <= checked
+    invoice = {element for screen, element in checked if screen == "Consultation de la facture"}
+    assert {f"Informations › {label}" for label in InvoicePage.INFO_FIELDS} <= invoice
+    assert {f"Lignes › Colonne « {header} »" for header in InvoicePage.LINE_COLUMNS} <= invoice
+    assert {f"Historique › Colonne « {h} »" for h in InvoicePage.HISTORY_COLUMNS} <= invoice
+    # Labels read into the same field are alternatives: one row for them.
+    fields = set(InvoicePage.REJECTION_FIELDS.values())
+    assert (
+        len({e for e in invoice if e.startswith("Rejet › ")})
+        == len(fields)
+        < len(InvoicePage.REJECTION_FIELDS)
+    )
+
+    # A label a page object starts reading is checked from then on, without another list.
+    monkeypatch.setattr(SynthesePage, "COLUMNS", {**SynthesePage.COLUMNS, "Échéance": "echeance"})
+    monkeypatch.setattr(
+        InvoicePage, "INFO_FIELDS", {**InvoicePage.INFO_FIELDS, "Date d'échéance": "echeance"}
+    )
+    assert mismatches(check_portal(page, fresh_sandbox.url)) == [
+        "Synthèse : Colonne « Échéance » introuvable",
+        "Consultation de la facture : « Informations › Date d'échéance » introuvable",
+    ]
 
 
 def test_preflight_on_a_portal_in_maintenance_is_a_portal_error_the_run_retries(

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from pages import (
+    HistoryEntry,
+    InvoiceLine,
+    InvoicePage,
+    InvoiceRecord,
+    RejectionWindow,
+    SearchPage,
+    SearchRow,
+    SynthesePage,
+    SyntheseRow,
+    WindowRow,
+)
 from pages._options import Option, find_option
 from pages._parse import (
     ParseError,
@@ -19,6 +33,7 @@ from pages._parse import (
     parse_money,
     parse_yes_no,
 )
+from pages._table import TableRow, _table_rows
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -127,3 +142,50 @@ def test_option_is_found_from_a_displayed_code_and_name() -> None:
 
 def test_unknown_option_is_none() -> None:
     assert find_option([Option("20", "20 %")], "7") is None
+
+
+DECLARED = [
+    pytest.param(SynthesePage.COLUMNS, SyntheseRow, id="Synthèse"),
+    pytest.param(SearchPage.COLUMNS, SearchRow, id="Rechercher"),
+    pytest.param(RejectionWindow.COLUMNS, WindowRow, id="Fenêtre"),
+    pytest.param(InvoicePage.INFO_FIELDS, InvoiceRecord, id="Informations"),
+    pytest.param(InvoicePage.REJECTION_FIELDS, InvoiceRecord, id="Rejet"),
+    pytest.param(InvoicePage.LINE_COLUMNS, InvoiceLine, id="Lignes"),
+    pytest.param(InvoicePage.HISTORY_COLUMNS, HistoryEntry, id="Historique"),
+]
+
+
+@pytest.mark.parametrize(("declared", "record"), DECLARED)
+def test_every_declared_label_is_read_into_a_field_of_its_record(
+    declared: Mapping[str, str], record: type
+) -> None:
+    fields = {field.name for field in dataclasses.fields(record)}
+    assert declared and set(declared.values()) <= fields
+    assert all(label == clean(label) for label in declared)  # as the page shows it
+
+
+@pytest.mark.parametrize(("declared", "record"), DECLARED[:3] + DECLARED[5:])
+def test_each_column_read_fills_its_own_field(declared: Mapping[str, str], record: type) -> None:
+    assert len(set(declared.values())) == len(declared)
+
+
+def test_declarations_cannot_be_changed_by_their_readers() -> None:
+    with pytest.raises(TypeError):
+        SynthesePage.COLUMNS["Échéance"] = "echeance"  # type: ignore[index]
+
+
+def test_a_table_row_is_read_by_the_declared_columns_whatever_their_order() -> None:
+    data = {
+        "headers": ["Sélection", "Statut", "Numéro de facture", "Montant TTC", "Destinataire"],
+        "rows": [{"cells": ["", "Rejetée", " F-1 ", "1\u202f200,00 €", "—"], "href": "/f/1"}],
+    }
+    [row] = _table_rows(data)
+    cells = row.fields(SearchPage.COLUMNS)
+    assert cells == {
+        "numero": "F-1",
+        "date_depot": "",  # a column the page does not show
+        "destinataire": "",  # « — »
+        "montant_ttc": "1 200,00 €",
+        "statut": "Rejetée",
+    }
+    assert TableRow({}, "").fields(SearchPage.COLUMNS) == dict.fromkeys(cells, "")
