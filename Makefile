@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test check bench sandbox clean
+.PHONY: setup demo test test-fast check bench sandbox clean
 
 setup: $(STAMP)
 	@$(PY) -m robot.setup
@@ -24,6 +24,10 @@ sandbox: setup
 
 test: setup
 	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=12
+
+# Every test but those that start a browser or the robot (marked e2e by tests/conftest.py).
+test-fast: setup
+	$(VENV)/bin/pytest -m "not e2e" -n 2 --dist loadfile --durations=12
 
 check: setup
 	$(VENV)/bin/ruff check robot pages scenarios sandbox tests bench

@@ -246,9 +246,14 @@ def _package(name: str) -> str:
 
 
 def _chromium_version(browser: str | None) -> str:
-    from robot.setup.chromium import find_chromium  # the browser the robot will launch
+    from playwright.sync_api import sync_playwright
 
-    executable = browser or find_chromium()
+    from robot.browser.find import find_chromium  # the browser the robot will launch
+
+    if browser is None:
+        with sync_playwright() as playwright:
+            browser = find_chromium(playwright)
+    executable = browser
     if executable is None:
         return "Chromium de Playwright"
     try:

@@ -8,15 +8,23 @@
   A test that needs N rejections calls ``fresh_sandbox.reset(seed=N)``.
 
 URLs are passed explicitly (``fresh_sandbox.url``): no global ``base_url``.
+
+Every test that starts a browser, or the robot, is marked ``e2e`` at collection (see
+:func:`e2e_reason`): ``make test-fast`` (``pytest -m "not e2e"``) runs the others.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePath
 from typing import Any
 
 import pytest
@@ -28,10 +36,167 @@ from sandbox.server import RunningSandbox, start_sandbox
 from sandbox.settings import SandboxOptions
 
 SANDBOX_SEED = 5
+TESTS_DIR = Path(__file__).resolve().parent
+
+#: pytest-playwright's fixtures that start Playwright's driver and, all but ``playwright``,
+#: Chromium. Each of the plugin's browser fixtures depends on ``playwright``, so any fixture
+#: built on them (``qa_page``, ``untraced_context``, a module's ``browser`` user…) brings
+#: ``playwright`` into the test's fixture closure.
+BROWSER_FIXTURES = frozenset(
+    {"playwright", "browser_type", "launch_browser", "browser", "new_context", "context", "page"}
+)
+#: Child processes that run the robot or a browser: ``python -m NAME`` (or the command NAME):
+#: the robot's command line, the benchmark (it runs the robot), the benchmark's browser
+#: floor, and a nested pytest run (which sets up its target's session fixtures, browsers
+#: included, even when the target then fails at setup).
+LAUNCHING_COMMANDS = frozenset(
+    {"robot.cli", "chorus-robot", "bench.run", "bench.browser_floor", "pytest"}
+)
+#: Calls that start Playwright in the test's own process (a name only used as a type, as in
+#: ``cast(WorkSession, fake)``, starts nothing).
+IN_PROCESS_STARTERS = frozenset(
+    {"sync_playwright", "async_playwright", "start_playwright", "WorkSession"}
+)
+#: In the text of a script run as a child process (a ``.py`` file beside the tests, or a
+#: ``python -c`` string): the robot's command line, or a call that starts Playwright.
+SCRIPT_STARTERS = re.compile(
+    r"\brobot\.cli\b|\b(?:sync_playwright|async_playwright|start_playwright|WorkSession)\s*\("
+)
+_PYTHON_CODE = re.compile(r"^\s*(?:from\s+[\w.]+\s+)?import\s", re.MULTILINE)
 
 
+def e2e_reason(item: pytest.Item) -> str | None:
+    """Why ``item`` starts a browser or the robot (it is then ``e2e``), or None.
+
+    A test is e2e when:
+
+    1. its fixture closure holds one of :data:`BROWSER_FIXTURES` (directly or through any
+       fixture, e.g. ``qa_page``, ``real_trace``); or
+    2. the code it runs — the test function, every fixture of its closure defined under
+       tests/, and the functions and constants of tests/ these refer to, transitively —
+       starts a browser or the robot:
+
+       - a child process running one of :data:`LAUNCHING_COMMANDS` (``robot_cli``,
+         ``audited_run``, ``_start_robot``, the benchmark's smoke tests…);
+       - a script beside the tests, or a ``python -c`` string, whose code uses the robot's
+         command line or starts Playwright (``_crashing_robot.py``, ``_session_memory.py``…);
+       - Playwright started in-process (a call to one of :data:`IN_PROCESS_STARTERS`), or a
+         browser fixture requested with ``request.getfixturevalue``.
+
+    Code outside tests/ (the robot, the sandbox) is not read: the rule looks at what the
+    tests start, not at what the libraries do.
+    """
+    names = item.fixturenames if isinstance(item, pytest.Function) else []
+    for name in names:
+        if name in BROWSER_FIXTURES:
+            return f"uses the fixture {name!r}"
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    for name in names:
+        for definition in definitions.get(name, ()):
+            reason = _code_reason(definition.func)
+            if reason:
+                return f"fixture {name!r}: {reason}"
+    test = getattr(item, "function", None)  # a method's plain function too
+    return _code_reason(test) if inspect.isfunction(test) else None
+
+
+@functools.cache
+def _code_reason(root: Callable[..., Any]) -> str | None:
+    """What in ``root``, or in the tests' functions it refers to, starts a browser or robot."""
+    pending, seen = [inspect.unwrap(root)], set()
+    while pending:
+        func = pending.pop()
+        if func in seen or not _under_tests(func):
+            continue
+        seen.add(func)
+        tree = _syntax(func)
+        if tree is None:
+            continue
+        folder = Path(inspect.getfile(func)).parent
+        docstrings = set(_docstrings(tree))
+        for node in ast.walk(tree):
+            reason: str | None = None
+            if isinstance(node, ast.Call):
+                called = node.func
+                name = getattr(called, "id", None) or getattr(called, "attr", None)
+                if name in IN_PROCESS_STARTERS:
+                    return f"{func.__name__} calls {name}"
+                if _requested_fixture(node) in BROWSER_FIXTURES:
+                    return f"{func.__name__} requests the fixture {_requested_fixture(node)!r}"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) not in docstrings:
+                    reason = _string_reason(node.value, folder)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                value = func.__globals__.get(node.id)
+                if isinstance(value, str | PurePath):
+                    reason = _string_reason(str(value), folder)
+                elif inspect.isfunction(value):
+                    pending.append(inspect.unwrap(value))
+            if reason:
+                return f"{func.__name__} {reason}"
+    return None
+
+
+def _under_tests(func: Callable[..., Any]) -> bool:
+    try:
+        source = inspect.getsourcefile(func)
+    except TypeError:
+        return False
+    return source is not None and Path(source).resolve().is_relative_to(TESTS_DIR)
+
+
+def _syntax(func: Callable[..., Any]) -> ast.AST | None:
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):  # no source, or a lambda inside an expression
+        return None
+
+
+def _docstrings(tree: ast.AST) -> Iterator[int]:
+    """``id()`` of the docstrings' nodes: prose, never run."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                yield id(first.value)
+
+
+def _requested_fixture(call: ast.Call) -> str | None:
+    """NAME of a ``request.getfixturevalue("NAME")`` call."""
+    func, args = call.func, call.args
+    if not (isinstance(func, ast.Attribute) and func.attr == "getfixturevalue" and args):
+        return None
+    first = args[0]
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
+def _string_reason(text: str, folder: Path) -> str | None:
+    """What a string of the tests starts: a command, a script beside them, inline code."""
+    if text in LAUNCHING_COMMANDS or text.rsplit("/", 1)[-1] in LAUNCHING_COMMANDS:
+        return f"runs {text!r} in a child process"
+    if text.endswith(".py"):
+        script = folder / text  # an absolute path stays itself
+        if script.is_file() and _script_starts(script.resolve()):
+            return f"runs the script {script.name}"
+    elif _PYTHON_CODE.search(text) and SCRIPT_STARTERS.search(text):
+        return "runs inline code that starts Playwright or the robot"
+    return None
+
+
+@functools.cache
+def _script_starts(script: Path) -> bool:
+    return bool(SCRIPT_STARTERS.search(script.read_text(encoding="utf-8", errors="replace")))
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: it must see the markers added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slowest tests first (stable sort): the two workers of `make test` end together."""
+    """Mark ``e2e`` every test that starts a browser or the robot (:func:`e2e_reason`); then
+    the slowest tests first (stable sort): the two workers of `make test` end together."""
+    for item in items:
+        if item.get_closest_marker("e2e") is None:
+            reason = e2e_reason(item)
+            if reason is not None:
+                item.add_marker(pytest.mark.e2e(reason=reason))
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
 
 

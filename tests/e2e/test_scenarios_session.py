@@ -67,11 +67,12 @@ def test_login_asks_the_provider_for_the_code_sent_after_the_password(
     expect(page.get_by_role("heading", name="Accueil", exact=True)).to_be_visible()
 
 
-def test_code_step_without_provider_is_a_portal_error(
+def test_code_step_without_a_code_source_is_a_business_error_naming_the_setting(
     page: Page, fresh_sandbox: RunningSandbox
 ) -> None:
     fresh_sandbox.reset(otp=True)
-    with pytest.raises(PortalError, match="code de vérification"):
+    # Not retried: the configuration, not the portal, must change.
+    with pytest.raises(BusinessError, match="CHORUS_OTP_SOURCE"):
         login(
             page,
             base_url=fresh_sandbox.url,
