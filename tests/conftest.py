@@ -253,6 +253,8 @@ def robot_env(
         "CHORUS_TIMEOUT_MS": "10000",
         # The test sandbox is not the real portal: no politeness delay between pages.
         "CHORUS_MAX_REQUESTS_PER_MIN": "0",
+        # Fault tests retry against a local sandbox: no need to wait half a second first.
+        "CHORUS_RETRY_BASE_MS": "50",
     }
 
 
