@@ -55,12 +55,43 @@ class PortalChanged(ScenarioError):
     """
 
 
+class Kind(StrEnum):
+    """The three kinds of work « Synthèse » holds; the value is what plans and journals say."""
+
+    REJECTED = "rejetee"  # acknowledge, process, reissue under a new number
+    SUSPENDED = "suspendue"  # acknowledge, complete (attachments, comment): same number
+    TO_RECYCLE = "a_recycler"  # recycle (new recipient, service, engagement): same number
+
+    @property
+    def label(self) -> str:
+        """The status the portal shows for an invoice of this kind."""
+        return _KIND_LABELS[self]
+
+    @classmethod
+    def of_status(cls, label: str) -> Kind | None:
+        """The kind of work an invoice shown with the status ``label`` needs (None: none)."""
+        wanted = label.strip().casefold()
+        return next(
+            (kind for kind, shown in _KIND_LABELS.items() if shown.casefold() == wanted), None
+        )
+
+
+_KIND_LABELS = {
+    Kind.REJECTED: "Rejetée",
+    Kind.SUSPENDED: "Suspendue",
+    Kind.TO_RECYCLE: "À recycler",
+}
+
+
 class Step(StrEnum):
-    """The three steps of a transaction, in order."""
+    """The steps of a transaction: for a rejected invoice acknowledge, process, reissue; for a
+    suspended one acknowledge, complete; for one to recycle, recycle."""
 
     ACKNOWLEDGE = "acknowledge"
     PROCESS = "process"
     REISSUE = "reissue"
+    COMPLETE = "complete"
+    RECYCLE = "recycle"
 
 
 class Outcome(StrEnum):
@@ -96,9 +127,15 @@ class Rejection:
 
 @dataclass(frozen=True)
 class Correction:
-    """What the user wants in the new invoice. ``None`` = keep the rejected invoice's value."""
+    """What the user wants for one invoice of the work list. ``None`` = keep its value.
 
-    numero_rejete: str
+    ``kind`` says which work: a rejected invoice is reissued under ``nouveau_numero`` with the
+    fields set here; a suspended one is completed with ``pieces_jointes`` and/or
+    ``commentaire`` (same number, ``nouveau_numero`` empty); one to recycle gets a new
+    ``siret_destinataire``, ``code_service`` and/or ``numero_engagement`` (same number).
+    """
+
+    numero_rejete: str  # the invoice's number on the portal, whatever its kind
     nouveau_numero: str
     date_facture: date | None = None
     montant_ht: Decimal | None = None
@@ -109,16 +146,17 @@ class Correction:
     numero_marche: str | None = None
     mode_paiement: str | None = None
     commentaire: str | None = None
-    piece_jointe: Path | None = None
+    pieces_jointes: tuple[Path, ...] = ()
     source_line: int = 0  # line of the plan file, for messages
+    kind: Kind = Kind.REJECTED
 
     def overrides(self) -> dict[str, Any]:
         """The fields this correction changes (name → value), empty ones left out."""
-        skip = {"numero_rejete", "nouveau_numero", "source_line"}
+        skip = {"numero_rejete", "nouveau_numero", "source_line", "kind"}
         return {
             name: value
             for name, value in self.__dict__.items()
-            if name not in skip and value is not None
+            if name not in skip and value is not None and value != ()
         }
 
 

@@ -122,8 +122,8 @@ def fill(form: EntryForm, content: ReissueContent) -> None:
     refs.set_marche(content.numero_marche)
     refs.set_origine(content.numero_facture_origine)
     form.lignes.set_lines(content.lignes)
-    if content.piece_jointe is not None:
-        form.pieces_jointes.attach([content.piece_jointe])
+    if content.pieces_jointes:
+        form.pieces_jointes.attach(list(content.pieces_jointes))
     form.commentaire.set(content.commentaire)
 
 

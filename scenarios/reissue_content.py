@@ -42,7 +42,7 @@ class ReissueContent:
     numero_facture_origine: str
     lignes: tuple[InvoiceLine, ...]
     commentaire: str
-    piece_jointe: Path | None = None
+    pieces_jointes: tuple[Path, ...] = ()
 
     @property
     def montant_ht(self) -> Decimal:
@@ -62,7 +62,7 @@ class ReissueContent:
             "montant_ht": str(self.montant_ht),
             "taux_tva": sorted({str(line.taux_tva) for line in self.lignes}),
             "lignes": len(self.lignes),
-            "piece_jointe": self.piece_jointe.name if self.piece_jointe else None,
+            "pieces_jointes": [path.name for path in self.pieces_jointes],
         }
 
     def summary(self) -> str:
@@ -76,8 +76,9 @@ class ReissueContent:
             f"{len(self.lignes)} ligne(s), montant HT {amount} €",
             f"engagement {self.numero_engagement or '—'}",
         ]
-        if self.piece_jointe:
-            parts.append(f"pièce jointe {self.piece_jointe.name}")
+        if self.pieces_jointes:
+            names = ", ".join(path.name for path in self.pieces_jointes)
+            parts.append(f"pièce(s) jointe(s) {names}")
         return ", ".join(parts) + "."
 
 
@@ -131,7 +132,7 @@ def build_content(original: InvoiceRecord, correction: Correction) -> ReissueCon
             current_total=original.montant_ht,
         ),
         commentaire=_pick(correction.commentaire, original.commentaire),
-        piece_jointe=correction.piece_jointe,
+        pieces_jointes=correction.pieces_jointes,
     )
 
 

@@ -20,7 +20,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from robot.plan._csv import Problem, RawRow
 from robot.timezone import PARIS
-from scenarios.model import Correction
+from scenarios.model import Correction, Kind
 
 NUMERO_MAX = 20
 ENGAGEMENT_MAX = 50
@@ -232,11 +232,51 @@ class _Row:
             self.report(column, problem)
         return value
 
+    def kind(self) -> Kind:
+        """Which work the row asks for: its ``statut`` when it names one, else its content.
+
+        Without a ``statut``: a ``nouveau_numero`` means a rejected invoice (reissued); no new
+        number but a new recipient, service or engagement, one to recycle; no new number but
+        attachments or a comment, a suspended one (completed); nothing, a rejected one whose
+        new number is missing. The portal's status is checked again before any click.
+        """
+        statut = self.raw.cells.get("statut", "")
+        if statut:
+            kind = Kind.of_status(statut)
+            if kind is not None:
+                return kind
+            self.report(
+                "statut",
+                f"statut « {statut} » : le robot traite les factures « Rejetée », « Suspendue » "
+                "et « À recycler » (retirez la ligne pour ne pas la traiter)",
+            )
+        cells = self.raw.cells
+        if cells.get("nouveau_numero"):
+            return Kind.REJECTED
+        if any(cells.get(column) for column in RECYCLE_COLUMNS):
+            return Kind.TO_RECYCLE
+        if cells.get("piece_jointe") or cells.get("commentaire"):
+            return Kind.SUSPENDED
+        return Kind.REJECTED
+
     def correction(self) -> Correction:
+        kind = self.kind()
         rejete = self.numero("numero_rejete", new=False)
-        nouveau = self.numero("nouveau_numero", new=True)
-        if rejete and nouveau and rejete.casefold() == nouveau.casefold():
-            self.report("nouveau_numero", "le nouveau numéro doit différer du numéro rejeté")
+        if kind is Kind.REJECTED:
+            nouveau = self.numero("nouveau_numero", new=True)
+            if rejete and nouveau and rejete.casefold() == nouveau.casefold():
+                self.report("nouveau_numero", "le nouveau numéro doit différer du numéro rejeté")
+        else:
+            nouveau = ""
+            if self.raw.cells.get("nouveau_numero"):
+                self.report(
+                    "nouveau_numero",
+                    f"pas de nouveau numéro pour une facture « {kind.label} » : elle garde son "
+                    "numéro (videz la cellule)",
+                )
+        for column in NOT_FOR.get(kind, ()):
+            if self.raw.cells.get(column):
+                self.report(column, NOT_FOR_MESSAGE[kind])
         invoice_date = self.parsed("date_facture", parse_date)
         if invoice_date is not None and invoice_date > self.today:
             self.report(
@@ -261,13 +301,25 @@ class _Row:
                 "numero_engagement",
                 f"le numéro d'engagement dépasse {ENGAGEMENT_MAX} caractères ({len(engagement)})",
             )
-        attachment = None
-        if self.raw.cells.get("piece_jointe"):
-            attachment, problems = attachment_problems(
-                self.raw.cells["piece_jointe"], self.base_dir
-            )
+        attachments: list[Path] = []
+        for text in _attachment_cells(self.raw.cells.get("piece_jointe", "")):
+            attachment, problems = attachment_problems(text, self.base_dir)
+            attachments.append(attachment)
             for message in problems:
                 self.report("piece_jointe", message)
+        commentaire = self.raw.cells.get("commentaire") or None
+        if kind is Kind.SUSPENDED and not attachments and not commentaire:
+            self.report(
+                "piece_jointe",
+                "une facture suspendue se complète par au moins une pièce jointe (plusieurs : "
+                "séparées par « | ») ou un commentaire",
+            )
+        if kind is Kind.TO_RECYCLE and not any(self.raw.cells.get(c) for c in RECYCLE_COLUMNS):
+            self.report(
+                "siret_destinataire",
+                "une facture à recycler demande un nouveau SIRET du destinataire, un code "
+                "service ou un numéro d'engagement",
+            )
         return Correction(
             numero_rejete=rejete,
             nouveau_numero=nouveau,
@@ -279,10 +331,48 @@ class _Row:
             siret_destinataire=self.parsed("siret_destinataire", parse_siret),
             numero_marche=self.raw.cells.get("numero_marche") or None,
             mode_paiement=self.parsed("mode_paiement", parse_mode),
-            commentaire=self.raw.cells.get("commentaire") or None,
-            piece_jointe=attachment,
+            commentaire=commentaire,
+            pieces_jointes=tuple(attachments),
             source_line=self.raw.line,
+            kind=kind,
         )
+
+
+def _attachment_cells(text: str) -> list[str]:
+    """« a.pdf | b.pdf » → the files named, in order (several are separated by « | »)."""
+    return [part.strip() for part in text.split("|") if part.strip()]
+
+
+#: The columns that say where an invoice to recycle goes: at least one must be filled.
+RECYCLE_COLUMNS = ("siret_destinataire", "code_service", "numero_engagement")
+
+#: Columns that do not apply to a kind of work (the robot could not use them).
+NOT_FOR: dict[Kind, tuple[str, ...]] = {
+    Kind.SUSPENDED: (
+        "date_facture",
+        "montant_ht",
+        "taux_tva",
+        "montant_ttc",
+        "numero_marche",
+        "mode_paiement",
+        *RECYCLE_COLUMNS,
+    ),
+    Kind.TO_RECYCLE: (
+        "date_facture",
+        "montant_ht",
+        "taux_tva",
+        "montant_ttc",
+        "numero_marche",
+        "mode_paiement",
+        "piece_jointe",
+    ),
+}
+NOT_FOR_MESSAGE = {
+    Kind.SUSPENDED: "ne s'applique pas à une facture suspendue : elle est complétée par des "
+    "pièces jointes et/ou un commentaire, ses données ne changent pas (videz la cellule)",
+    Kind.TO_RECYCLE: "ne s'applique pas à une facture à recycler : seuls le SIRET du "
+    "destinataire, le code service et le numéro d'engagement changent (videz la cellule)",
+}
 
 
 def check_rows(

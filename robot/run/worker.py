@@ -45,8 +45,13 @@ T = TypeVar("T")
 
 
 def correction_text(correction: Correction) -> dict[str, str]:
-    """The fields a correction changes, as text (for the journal, events and report)."""
-    return {name: str(value) for name, value in correction.overrides().items()}
+    """The fields a correction changes, as text (for the journal, events and report), and
+    under ``nature`` the kind of work (:class:`~scenarios.model.Kind`'s value)."""
+    text = {
+        name: " | ".join(p.name for p in value) if name == "pieces_jointes" else str(value)
+        for name, value in correction.overrides().items()
+    }
+    return {"nature": correction.kind.value, **text}
 
 
 class Worker:

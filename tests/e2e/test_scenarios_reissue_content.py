@@ -97,7 +97,7 @@ def test_content_takes_the_correction_where_it_is_set() -> None:
         numero_engagement="EJ-2",
         code_service="FIN",
         commentaire="",
-        piece_jointe=Path("bon.pdf"),
+        pieces_jointes=(Path("bon.pdf"),),
     )
     content = build_content(_original(_line()), correction)
     assert (content.date_facture, content.numero_engagement, content.code_service) == (
@@ -106,7 +106,7 @@ def test_content_takes_the_correction_where_it_is_set() -> None:
         "FIN",
     )
     assert content.commentaire == ""  # an explicit empty comment replaces the original one
-    assert "pièce jointe bon.pdf" in content.summary()
+    assert "pièce(s) jointe(s) bon.pdf" in content.summary()
 
 
 def test_summary_says_in_french_what_would_be_sent() -> None:

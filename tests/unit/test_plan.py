@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from robot.plan import Plan, PlanError, PlanIssue, load_plan, numero_is_valid
-from scenarios.model import Correction
+from scenarios.model import Correction, Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 3, 16)
@@ -351,7 +351,7 @@ def test_a_valid_row_fills_every_field_of_the_correction(tmp_path: Path) -> None
         numero_marche="M-2025-118",
         mode_paiement="Virement",
         commentaire="Bon de commande joint",
-        piece_jointe=(tmp_path / "pieces" / "bon-de-commande.PDF").resolve(),
+        pieces_jointes=((tmp_path / "pieces" / "bon-de-commande.PDF").resolve(),),
         source_line=2,
     )
 
@@ -597,3 +597,70 @@ def test_example_plans_load_and_say_the_same_thing() -> None:
     assert len(from_csv) == len(from_json) == 4
     for a, b in zip(from_csv, from_json, strict=True):
         assert {**a.__dict__, "source_line": 0} == {**b.__dict__, "source_line": 0}
+
+
+# -- the three kinds of work: rejected, suspended, to recycle ---------------------------------
+
+SIRET = "110 000 007 00010"
+
+
+def test_a_plan_mixing_the_three_kinds_loads_each_row_as_its_kind(tmp_path: Path) -> None:
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "b.png").write_bytes(b"\x89PNG")
+    header = "numero_rejete;nouveau_numero;statut;piece_jointe;commentaire;siret_destinataire"
+    rows = [
+        "FAC-1;FAC-1-R;Rejetée;;;",
+        "FAC-2;;Suspendue;a.pdf | b.png;Pièces demandées;",
+        f"FAC-3;;À recycler;;Bon destinataire;{SIRET}",
+        "FAC-4;;;a.pdf;;",  # no statut: attachments only → suspended
+    ]
+    path = write(tmp_path, ("\r\n".join([header, *rows]) + "\r\n").encode())
+
+    rejected, suspended, recycled, inferred = load(path).corrections
+
+    assert (rejected.kind, rejected.nouveau_numero) == (Kind.REJECTED, "FAC-1-R")
+    assert suspended.kind is Kind.SUSPENDED and suspended.nouveau_numero == ""
+    assert [p.name for p in suspended.pieces_jointes] == ["a.pdf", "b.png"]
+    assert suspended.commentaire == "Pièces demandées"
+    assert (recycled.kind, recycled.siret_destinataire) == (Kind.TO_RECYCLE, "11000000700010")
+    assert inferred.kind is Kind.SUSPENDED
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            {"statut": "Suspendue", "nouveau_numero": "FAC-9"},
+            ("nouveau_numero", "pas de nouveau numéro pour une facture « Suspendue »"),
+        ),
+        (
+            {"statut": "Suspendue", "commentaire": "x", "montant_ht": "10"},
+            ("montant_ht", "ne s'applique pas à une facture suspendue"),
+        ),
+        (
+            {"statut": "Suspendue"},
+            ("piece_jointe", "une facture suspendue se complète par au moins une pièce jointe"),
+        ),
+        (
+            {"statut": "À recycler"},
+            ("siret_destinataire", "une facture à recycler demande un nouveau SIRET"),
+        ),
+        (
+            {"statut": "À recycler", "code_service": "FIN", "piece_jointe": "a.pdf"},
+            ("piece_jointe", "ne s'applique pas à une facture à recycler"),
+        ),
+        (
+            {"statut": "Brouillon", "nouveau_numero": "FAC-9"},
+            ("statut", "statut « Brouillon » : le robot traite les factures"),
+        ),
+    ],
+)
+def test_a_row_that_does_not_fit_its_kind_is_refused_saying_why(
+    tmp_path: Path, row: dict[str, str], expected: tuple[str, str]
+) -> None:
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    path = csv_plan(tmp_path, {"numero_rejete": "FAC-1", "nouveau_numero": "", **row})
+
+    found = [(i.column, i.message) for i in issues_of(path)]
+
+    assert any(c == expected[0] and m.startswith(expected[1]) for c, m in found), found
