@@ -18,6 +18,7 @@ from pages._parse import (
     parse_yes_no,
 )
 from pages._witness import observe
+from pages.completion import CompletionForm
 from pages.entry_form import ConfirmationDialog, EntryForm
 from pages.errors import (
     ElementMissing,
@@ -40,6 +41,7 @@ from pages.invoice import InvoicePage
 from pages.login import LoginPage, OtpPage
 from pages.navigation import Navigator
 from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
+from pages.recycling import RecyclingForm
 from pages.rejection_window import RejectionWindow, WindowRow
 from pages.search import SearchPage, SearchRow
 from pages.synthese import SynthesePage, SyntheseRow
@@ -47,6 +49,7 @@ from pages.synthese import SynthesePage, SyntheseRow
 __all__ = [
     "CadreBlock",
     "CommentaireBlock",
+    "CompletionForm",
     "ConfirmationDialog",
     "DestinataireBlock",
     "ElementMissing",
@@ -68,6 +71,7 @@ __all__ = [
     "PiecesJointesBlock",
     "PortalUnavailable",
     "RecapBlock",
+    "RecyclingForm",
     "ReferencesBlock",
     "RejectionWindow",
     "SearchPage",

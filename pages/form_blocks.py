@@ -187,11 +187,13 @@ class DestinataireBlock(FormBlock):
         return choose(self.code_service, code, Labels.CODE_SERVICE)
 
     def requirement(self) -> str:
-        """What the structure requires (« Code service obligatoire »…), "" when nothing."""
-        for text in Labels.REQUIREMENTS:
-            if self.group.get_by_text(text, exact=True).count():
-                return text
-        return ""
+        """What the structure requires (« Code service obligatoire »…), "" when nothing.
+
+        The portal writes it within a sentence (« Destinataire : Nom — Code service
+        obligatoire »): looked for in the block's text, the longest wordings first.
+        """
+        shown = " ".join(self.group.inner_text().split())
+        return next((text for text in Labels.REQUIREMENTS if text in shown), "")
 
 
 class FournisseurBlock(FormBlock):

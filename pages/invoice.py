@@ -1,4 +1,6 @@
-"""The consultation page of one invoice: its data, rejection block, lines, history."""
+"""The consultation page of one invoice: its data, motive block (« Rejet », « Suspension »,
+« Recyclage »), lines, history; « Acquitter », and the buttons opening « Compléter » and
+« Recycler »."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from playwright.sync_api import Locator
 
@@ -22,18 +24,25 @@ from pages._parse import (
 )
 from pages._table import Columns, read_table_if_shown
 from pages._witness import witness
-from pages.errors import ElementMissing
+from pages.completion import CompletionForm
+from pages.completion import Labels as CompletionLabels
+from pages.errors import ElementMissing, FormRejected
 from pages.records import HistoryEntry, InvoiceLine, InvoiceRecord
+from pages.recycling import Labels as RecyclingLabels
+from pages.recycling import RecyclingForm
 
 
 class Labels:
     HEADING = re.compile(r"^Facture\s+\S+$")
     INFO_REGION = "Informations de la facture"
-    REJECTION_REGIONS = ("Rejet", "Suspension")
+    #: The block of the public client's motive; « Recyclage » is [assumed].
+    REJECTION_REGIONS = ("Rejet", "Suspension", "Recyclage")
     LINES_TABLE = "Lignes"
     ATTACHMENTS_TABLE = "Pièces jointes"
     HISTORY_REGION = "Historique des actions utilisateurs"
     ACKNOWLEDGE = "Acquitter"
+    COMPLETE = CompletionLabels.OPEN  # [assumed] « Compléter » (pages.completion)
+    RECYCLE = RecyclingLabels.OPEN  # [assumed] « Recycler » (pages.recycling)
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -49,6 +58,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 _ZERO = Decimal("0.00")
+
+_Form = TypeVar("_Form", CompletionForm, RecyclingForm)
 
 #: The (term, description) pairs of the first element matched: [] when none is shown, else
 #: [pairs] — one round trip to the browser, with no wait (the screen is already shown).
@@ -95,13 +106,15 @@ class InvoicePage(PageObject):
             "Commentaire": "commentaire",
         }
     )
-    #: « Rejet » (or « Suspension »): ``<dt>`` label → field of :class:`InvoiceRecord`.
+    #: « Rejet » (or « Suspension », « Recyclage »): ``<dt>`` label → field of
+    #: :class:`InvoiceRecord`. « Date de la demande » (« Recyclage ») is [assumed].
     REJECTION_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType(
         {
             "Motif": "motif_rejet",
             "Commentaire": "commentaire_rejet",
             "Date du rejet": "date_rejet",
             "Date de la suspension": "date_rejet",
+            "Date de la demande": "date_rejet",
             "Acquittée": "acquittee",
             "Rejet traité": "rejet_traite",
         }
@@ -157,6 +170,16 @@ class InvoicePage(PageObject):
     def acknowledge_button(self) -> Locator:
         return self.page.get_by_role("button", name=Labels.ACKNOWLEDGE, exact=True)
 
+    @property
+    def complete_button(self) -> Locator:
+        """« Compléter » (a suspended invoice once acknowledged)."""
+        return self.page.get_by_role("button", name=Labels.COMPLETE, exact=True)
+
+    @property
+    def recycle_button(self) -> Locator:
+        """« Recycler » (an invoice « À recycler »)."""
+        return self.page.get_by_role("button", name=Labels.RECYCLE, exact=True)
+
     def expected_elements(self) -> dict[str, Locator]:
         return {
             "Titre « Facture N »": self.heading,
@@ -204,6 +227,42 @@ class InvoicePage(PageObject):
             self.acknowledge_button.click()
         witness(self.page, Labels.ACKNOWLEDGE, "après")
         return messages(self.page, "status") + messages(self.page, "alert")
+
+    def open_completion(self) -> CompletionForm:
+        """« Compléter »: open the completion form of this invoice (shown).
+
+        ElementMissing when the page offers no « Compléter » (the invoice is not suspended,
+        or not acknowledged yet); FormRejected with the portal's alert when it refuses to
+        open the form (the invoice's status changed meanwhile).
+        """
+        return self._open(self.complete_button, Labels.COMPLETE, CompletionForm(self.page))
+
+    def open_recycling(self) -> RecyclingForm:
+        """« Recycler »: open the recycling form of this invoice (shown).
+
+        ElementMissing when the page offers no « Recycler » (the invoice is not « À
+        recycler »); FormRejected with the portal's alert when it refuses to open the form.
+        """
+        return self._open(self.recycle_button, Labels.RECYCLE, RecyclingForm(self.page))
+
+    def _open(self, button: Locator, label: str, form: _Form) -> _Form:
+        with portal_timeouts(f"Consultation de la facture › {label}"):
+            if not button.count():
+                raise ElementMissing(
+                    f"Consultation de la facture : pas de bouton « {label} » "
+                    f"(statut « {self._status()} »)."
+                )
+        refused = self.page.get_by_role("alert")
+        with navigation(self.page, form.heading.or_(refused), form.SCREEN):
+            button.click()
+        if not form.heading.count():
+            raise FormRejected(tuple(messages(self.page, "alert")))
+        return form
+
+    def _status(self) -> str:
+        """The « Statut » shown, for messages ("" when unreadable)."""
+        found = self._read_dl(self.info_region, {"Statut": "statut"}) or {}
+        return str(found.get("statut", ""))
 
     @staticmethod
     def _read_dl(root: Locator, fields: Mapping[str, str]) -> dict[str, Any] | None:

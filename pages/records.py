@@ -55,6 +55,9 @@ class InvoiceRecord:
     montant_ttc: Decimal | None = None
     montant_a_payer: Decimal | None = None
     commentaire: str = ""
+    # The public client's motive block, whichever it is: « Rejet » (Rejetée), « Suspension »
+    # (Suspendue) or « Recyclage » (À recycler); empty / None when the page shows none, and
+    # acquittee / rejet_traite None for « Recyclage », which has neither.
     motif_rejet: str = ""
     commentaire_rejet: str = ""
     date_rejet: datetime | None = None

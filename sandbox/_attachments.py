@@ -60,13 +60,15 @@ def validate_attachment(name: str, data: bytes) -> list[str]:
     return errors
 
 
-def validate_attachments(files: Iterable[tuple[str, bytes]]) -> list[str]:
-    """The messages about every file, then about their total size."""
+def validate_attachments(files: Iterable[tuple[str, bytes]], *, already: int = 0) -> list[str]:
+    """The messages about every file, then about their total size (``already``: the bytes of
+    the attachments the invoice holds before these, counted in the total)."""
     errors: list[str] = []
-    total = 0
+    total, added = already, 0
     for name, data in files:
         errors.extend(validate_attachment(name, data))
         total += len(data)
-    if total > MAX_TOTAL:
+        added += 1
+    if added and total > MAX_TOTAL:
         errors.append("La taille totale des pièces jointes dépasse 120 Mo.")
     return errors

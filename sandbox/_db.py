@@ -71,6 +71,7 @@ class Database:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(db.SCHEMA)
+        db.upgrade(self._conn)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
@@ -100,11 +101,19 @@ class Database:
                 self._depth = 0
 
     def _advance_routing(self) -> None:
+        """Invoices being routed (sent: « En cours d'acheminement »; recycled: « Déposée »)
+        are « Mise à disposition du destinataire » once ``acheminement_s`` have passed since
+        their deposit, or since they were recycled."""
         cutoff = self.clock() - timedelta(seconds=self.acheminement_s)
         self._conn.execute(
-            "UPDATE invoices SET statut = ? WHERE statut = ? AND auto_route = 1 "
-            "AND date_depot <= ?",
-            (Status.MISE_A_DISPOSITION, Status.EN_COURS_ACHEMINEMENT, db.instant_text(cutoff)),
+            "UPDATE invoices SET statut = ? WHERE statut IN (?, ?) AND auto_route = 1 "
+            "AND COALESCE(routing_since, date_depot) <= ?",
+            (
+                Status.MISE_A_DISPOSITION,
+                Status.EN_COURS_ACHEMINEMENT,
+                Status.DEPOSEE,
+                db.instant_text(cutoff),
+            ),
         )
 
     def reset(self) -> None:

@@ -3,6 +3,9 @@
 Instants are stored as fixed-width UTC ISO strings so that text order is time order; money
 and quantities as decimal strings (never REAL). ``in_synthese`` is a generated column, so the
 work list can never disagree with the status, and it is indexed with the deposit date.
+``routing_since`` is when the routing of a recycled invoice started again (NULL otherwise:
+routing then counts from the deposit). Columns added after a database was first created are
+added to it when it is opened (:data:`ADDED_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ CREATE TABLE IF NOT EXISTS invoices (
     acquittee INTEGER NOT NULL DEFAULT 0,
     rejet_traite INTEGER NOT NULL DEFAULT 0,
     auto_route INTEGER NOT NULL DEFAULT 0,
+    routing_since TEXT,
     in_synthese INTEGER GENERATED ALWAYS AS (
         statut IN ('BROUILLON', 'SUSPENDUE', 'A_RECYCLER')
         OR (statut = 'REJETEE' AND rejet_traite = 0)
@@ -125,6 +129,19 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_invoice ON history(invoice_id, id);
 """
+
+#: Columns added to ``invoices`` since its first version: (name, SQL type), added by
+#: :func:`upgrade` to a database created before them (a data folder kept across versions).
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("routing_since", "TEXT"),)
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Add the columns of :data:`ADDED_COLUMNS` that an older database lacks."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(invoices)")}
+    for name, kind in ADDED_COLUMNS:
+        if name not in present:
+            conn.execute(f"ALTER TABLE invoices ADD COLUMN {name} {kind}")
+
 
 TABLES = (
     "history",

@@ -181,3 +181,50 @@ COMMENTS: dict[str, tuple[str, ...]] = {
     "NON_CONFORME": ("La date d'échéance et les pénalités de retard ne figurent pas.",),
     "AUTRE": ("Facture à réémettre après la réunion de chantier.", ""),
 }
+
+#: Suspensions asked by the public client (``--seed-suspended``): (motive, comments), cycled
+#: in this order. The portal shows the motive as text: no coded list exists for these.
+SUSPENSION_MOTIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Pièce justificative manquante",
+        (
+            "Merci de joindre le procès-verbal de réception.",
+            "Le bon de livraison signé doit être joint à la facture.",
+        ),
+    ),
+    (
+        "Document manquant",
+        (
+            "L'attestation de service fait n'a pas été transmise.",
+            "Merci de joindre le relevé d'heures validé par le service.",
+        ),
+    ),
+    (
+        "Justificatif de sous-traitance manquant",
+        ("L'acte spécial de sous-traitance doit accompagner la facture.",),
+    ),
+    (
+        "Détail des prestations manquant",
+        ("Merci de joindre le détail des prestations par site.", ""),
+    ),
+)
+
+#: Recyclings asked by the public client (``--seed-recycle``): (motive, comments), cycled in
+#: this order; the texts of the reform's codes DEST_ERR, CODE_ROUTAGE_ERR and SIRET_ERR.
+RECYCLING_MOTIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Erreur de destinataire",
+        (
+            "Cette facture ne concerne pas notre établissement.",
+            "Facture à adresser au service ordonnateur du marché.",
+        ),
+    ),
+    (
+        "Code service erroné",
+        ("Merci d'indiquer le code service du service financier.", ""),
+    ),
+    (
+        "SIRET erroné",
+        ("La facture doit être adressée à l'établissement principal.",),
+    ),
+)

@@ -63,6 +63,23 @@ class InvoiceFactory:
             invoice, Action.REJET, rejected_at, MOTIFS[motive], rng.choice(data.COMMENTS[motive])
         )
 
+    def pending_suspension(self, motive: str, comment: str, deposit: datetime) -> Invoice:
+        """A suspended invoice, not yet acknowledged (a document is missing)."""
+        rng = self.rng
+        lines = tuple(self._line() for _ in range(rng.randint(1, 3)))
+        invoice = self._invoice(Status.SUSPENDUE, deposit, lines)
+        at = deposit + timedelta(hours=rng.randint(2, 8), minutes=rng.randrange(60))
+        return self._client_event(invoice, Action.SUSPENSION, at, motive, comment)
+
+    def pending_recycling(self, motive: str, comment: str, deposit: datetime) -> Invoice:
+        """An invoice « À recycler » (it reached the wrong recipient); no history action: the
+        portal has none for a recycling request."""
+        rng = self.rng
+        lines = tuple(self._line() for _ in range(rng.randint(1, 3)))
+        invoice = self._invoice(Status.A_RECYCLER, deposit, lines)
+        at = deposit + timedelta(hours=rng.randint(2, 8), minutes=rng.randrange(60))
+        return replace(invoice, motif=motive, commentaire_motif=comment, date_motif=at)
+
     def other(self, status: Status, at: datetime, *, lines: int | None = None) -> Invoice:
         """An invoice in ``status``, deposited (or, for a draft, saved) at ``at``; rejections
         and suspensions among them are already acknowledged (and rejections processed)."""

@@ -22,7 +22,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sandbox import web_admin, web_auth, web_entry, web_home, web_invoice, web_lists
+from sandbox import (
+    web_admin,
+    web_auth,
+    web_entry,
+    web_followup,
+    web_home,
+    web_invoice,
+    web_lists,
+)
 from sandbox.faults import FaultMiddleware, FaultState, Knobs, drift_css
 from sandbox.security import LoginGuard, Maildir, SessionStore
 from sandbox.seed import seed
@@ -72,13 +80,21 @@ def reseed_data_dir(options: SandboxOptions) -> str:
         info = seed(
             store,
             rejected=options.seed,
+            suspended=options.seed_suspended,
+            recycle=options.seed_recycle,
             random_seed=options.random_seed,
             user_email=options.user,
             password=options.password,
             otp=options.otp,
         )
         Maildir(options.maildir).clear()
-        return f"{store.count_invoices()} factures, dont {len(info.rejected_numbers)} rejetées."
+        summary = f"{store.count_invoices()} factures, dont {len(info.rejected_numbers)} rejetées"
+        if info.suspended_numbers or info.recycle_numbers:
+            summary += (
+                f", {len(info.suspended_numbers)} suspendues à acquitter et "
+                f"{len(info.recycle_numbers)} à recycler"
+            )
+        return summary + "."
     finally:
         store.close()
 
@@ -134,7 +150,7 @@ def _routes() -> list[BaseRoute]:
         Route("/static/style.css", _stylesheet, methods=["GET"]),
         Route("/favicon.ico", _favicon, methods=["GET"]),
     ]
-    for module in (web_auth, web_home, web_lists, web_invoice, web_entry, web_admin):
+    for module in (web_auth, web_home, web_lists, web_invoice, web_followup, web_entry, web_admin):
         routes.extend(module.routes())
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
     return routes
@@ -163,7 +179,13 @@ def create_app(
         env=make_env(faults),
     )
     if reset or _is_empty(store):
-        portal.reseed(rejected=options.seed, random_seed=options.random_seed, otp=options.otp)
+        portal.reseed(
+            rejected=options.seed,
+            suspended=options.seed_suspended,
+            recycle=options.seed_recycle,
+            random_seed=options.random_seed,
+            otp=options.otp,
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

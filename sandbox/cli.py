@@ -2,7 +2,8 @@
 
 Every option can also be given as ``CHORUS_SANDBOX_<NAME>`` (the command line wins). Data
 persist in ``--data`` (SQLite ``sandbox.db`` and the Maildir ``maildir/``). The database is
-seeded with ``--seed`` rejected invoices only when it is empty, or when ``--reset`` is given:
+seeded with ``--seed`` rejected invoices (and ``--seed-suspended`` suspended, ``--seed-recycle``
+to recycle) only when it is empty, or when ``--reset`` is given:
 restarting a server on the same folder keeps its state (the robot's resume tests rely on it).
 
 The help is all French, the built-in ``--help`` and usage line included, and a value the
@@ -228,6 +229,13 @@ DataDir = Annotated[
     ),
 ]
 Seed = Annotated[int | None, _int("Nombre de factures rejetées du jeu de données.")]
+SeedSuspended = Annotated[
+    int | None,
+    _int("Nombre de factures suspendues, non acquittées, ajoutées au jeu de données."),
+]
+SeedRecycle = Annotated[
+    int | None, _int("Nombre de factures « À recycler » ajoutées au jeu de données.")
+]
 RandomSeed = Annotated[
     int | None, _int("Graine du jeu de données (même graine, mêmes données).", low=None)
 ]
@@ -244,6 +252,8 @@ def serve(
     host: Annotated[str | None, _text("Adresse d'écoute (127.0.0.1 par défaut).")] = None,
     data: DataDir = None,
     seed: Seed = None,
+    seed_suspended: SeedSuspended = None,
+    seed_recycle: SeedRecycle = None,
     random_seed: RandomSeed = None,
     user: User = None,
     password: Password = None,
@@ -316,6 +326,8 @@ def serve(
 def seed_command(
     data: DataDir = None,
     seed: Seed = None,
+    seed_suspended: SeedSuspended = None,
+    seed_recycle: SeedRecycle = None,
     random_seed: RandomSeed = None,
     user: User = None,
     password: Password = None,

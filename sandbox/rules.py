@@ -18,6 +18,16 @@ Two levels:
 
 Comboboxes (cadre, type de facture, devise, type de TVA, mode de paiement) accept the code or
 the display label; a missing value falls back to the form's first option.
+
+The two forms that act on an invoice already sent reuse these rules:
+
+- :func:`validate_completion` (« Compléter » a suspended invoice): the attachments' rules
+  (their total counts the attachments the invoice already holds), and at least one
+  attachment or a comment;
+- :func:`validate_recycling` (« Recycler » an invoice « À recycler »): the recipient's rules
+  of a sending (SIRET required, valid, known, active; code service and engagement number as
+  the structure requires; engagement at most 50 characters), and at least one of the SIRET,
+  the code service and the engagement number changed.
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ from sandbox.model import (
     TYPES_TVA,
     CleanInvoiceData,
     Draft,
+    Invoice,
     Line,
     Structure,
     Supplier,
@@ -49,14 +60,27 @@ from sandbox.store import DUPLICATE_MESSAGE, Store
 
 __all__ = [
     "DUPLICATE_MESSAGE",
+    "NOTHING_CHANGED",
+    "NOTHING_TO_COMPLETE",
+    "Completion",
     "Errors",
+    "Rerouting",
     "parse_amount",
     "validate_attachment",
     "validate_attachments",
+    "validate_completion",
     "validate_draft",
+    "validate_recycling",
 ]
 
 Errors = dict[str, list[str]]
+
+#: [assumed] « Compléter » with neither a file nor a comment.
+NOTHING_TO_COMPLETE = "Ajoutez au moins une pièce jointe ou un commentaire."
+#: [assumed] « Recycler » with the recipient's SIRET, code service and engagement unchanged.
+NOTHING_CHANGED = (
+    "Modifiez au moins le SIRET du destinataire, le code service ou le numéro d'engagement."
+)
 
 NUMERO_MAX = 20
 ENGAGEMENT_MAX = 50
@@ -363,3 +387,81 @@ def _check_totals(check: _Check, lines: Sequence[Line]) -> None:
         if typed.strip() and parse_amount(typed) != amount:
             check.add("totaux", "Les montants ne correspondent pas aux lignes de la facture.")
             return
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What « Compléter » adds to a suspended invoice, once checked."""
+
+    pieces_jointes: tuple[tuple[str, bytes], ...]
+    commentaire: str
+
+
+def validate_completion(
+    files: Sequence[tuple[str, bytes]], commentaire: str, *, already: int = 0
+) -> tuple[Errors, Completion | None]:
+    """The errors of a completion (field → messages), and what to add when there is none.
+
+    ``files`` as uploaded (name, content; an empty file input sends a nameless empty part,
+    left out); ``already``: the size in bytes of the attachments the invoice holds.
+    """
+    errors: Errors = {}
+    kept = [(attachment_name(name), data) for name, data in files if name or data]
+    for message in validate_attachments(kept, already=already):
+        errors.setdefault("pieces_jointes", []).append(message)
+    comment = commentaire.strip()
+    if not kept and not comment:
+        errors.setdefault("pieces_jointes", []).append(NOTHING_TO_COMPLETE)
+    if errors:
+        return errors, None
+    return {}, Completion(tuple(kept), comment)
+
+
+@dataclass(frozen=True)
+class Rerouting:
+    """The new recipient of a recycled invoice, once checked."""
+
+    siret_destinataire: str
+    nom_destinataire: str
+    code_service: str
+    numero_engagement: str
+    commentaire: str
+
+
+def validate_recycling(
+    current: Invoice,
+    *,
+    siret_destinataire: str,
+    code_service: str,
+    numero_engagement: str,
+    commentaire: str,
+    store: Store,
+    supplier: Supplier,
+    today: date,
+) -> tuple[Errors, Rerouting | None]:
+    """The errors of a recycling of ``current`` (field → messages, in the form's order), and
+    the new recipient when there is none."""
+    draft = Draft(
+        siret_destinataire=siret_destinataire,
+        code_service=code_service,
+        numero_engagement=numero_engagement,
+    )
+    check = _Check(draft, store, supplier, today, True, {})
+    siret, structure = _recipient(check)
+    code = code_service.strip()
+    engagement = numero_engagement.strip()
+    if len(engagement) > ENGAGEMENT_MAX:
+        check.add("numero_engagement", "Le numéro d'engagement ne doit pas dépasser 50 caractères.")
+    if structure is not None:
+        _requirements(check, structure, code, engagement)
+    unchanged = (
+        siret == current.siret_destinataire
+        and code == current.code_service
+        and engagement == current.numero_engagement
+    )
+    if unchanged:
+        check.add("siret_destinataire", NOTHING_CHANGED)
+    if check.errors or structure is None:
+        order = ("siret_destinataire", "code_service", "numero_engagement")
+        return {key: check.errors[key] for key in order if key in check.errors}, None
+    return {}, Rerouting(siret, structure.nom, code, engagement, commentaire.strip())

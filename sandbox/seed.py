@@ -6,7 +6,12 @@ testing »).
 two bank accounts and its user, 16 invoices covering every status of docs/portal.md
 « Statuses » (drafts,
 processed rejections, an acknowledged suspension…) and exactly ``rejected`` rejected invoices
-not yet acknowledged — the only ones the rejection window lists. Invoices rejected for an
+not yet acknowledged — with ``suspended`` = 0, the only ones the rejection window lists.
+``suspended`` adds that many suspended invoices not yet acknowledged (listed by the window
+too) and ``recycle`` that many invoices « À recycler », with realistic motives
+(``_seed_data.SUSPENSION_MOTIVES``, ``RECYCLING_MOTIVES``); they are drawn from a random
+stream of their own, so the other invoices stay the same whatever their number (only the
+numbering, in deposit order, moves). Invoices rejected for an
 amount (MONTANTTOTAL_ERR, CALCUL_ERR, TX_TVA_ERR) have one line, so that correcting the
 « montant HT » is unambiguous. Every rejected invoice passes the entry form's rules once given
 a new number, so the robot can reissue it.
@@ -72,6 +77,9 @@ class SeedInfo:
     structures: tuple[Structure, ...]
     supplier: Supplier
     numbers: dict[Status, tuple[str, ...]]  # every seeded invoice number, by status
+    #: the suspensions (not acknowledged) and recyclings asked for, by number
+    suspended_numbers: tuple[str, ...] = ()
+    recycle_numbers: tuple[str, ...] = ()
 
 
 def make_siret(rng: random.Random, prefix: str) -> str:
@@ -95,6 +103,8 @@ def seed(
     store: Store,
     *,
     rejected: int,
+    suspended: int = 0,
+    recycle: int = 0,
     random_seed: int = 42,
     user_email: str,
     password: str,
@@ -102,8 +112,8 @@ def seed(
     today: date | None = None,
 ) -> SeedInfo:
     """Reset the store and fill it (see the module docstring)."""
-    if rejected < 0:
-        raise ValueError("rejected must be >= 0")
+    if min(rejected, suspended, recycle) < 0:
+        raise ValueError("rejected, suspended and recycle must be >= 0")
     today = today or paris_today()
     rng = random.Random(random_seed)
     store.reset()
@@ -128,13 +138,17 @@ def seed(
     for i in range(rejected):
         motive = data.REJECTION_MOTIVES[i % len(data.REJECTION_MOTIVES)]
         invoices.append(factory.pending_rejection(motive, _at(today, 1 + i * 6 // rejected, rng)))
-    invoices = _numbered(invoices, today.year, first=rng.randint(20, 80))
+    asked = _follow_ups(supplier, structures, random_seed, today, suspended, recycle)
+    first_asked = len(invoices)
+    invoices.extend(asked)
+    invoices, sources = _numbered(invoices, today.year, first=rng.randint(20, 80))
     store.import_invoices(invoices)
 
     numbers: dict[Status, list[str]] = {}
     for invoice in invoices:
         numbers.setdefault(invoice.statut, []).append(invoice.numero)
     pending = [i for i in invoices if i.statut is Status.REJETEE and not i.acquittee]
+    added = [i for i, source in zip(invoices, sources, strict=True) if source >= first_asked]
     return SeedInfo(
         supplier_id=supplier_id,
         user_email=user_email,
@@ -142,6 +156,8 @@ def seed(
         structures=tuple(structures),
         supplier=supplier,
         numbers={status: tuple(values) for status, values in numbers.items()},
+        suspended_numbers=tuple(sorted(i.numero for i in added if i.statut is Status.SUSPENDUE)),
+        recycle_numbers=tuple(sorted(i.numero for i in added if i.statut is Status.A_RECYCLER)),
     )
 
 
@@ -188,13 +204,42 @@ def _at(today: date, days_ago: int, rng: random.Random) -> datetime:
     return datetime.combine(day, time(rng.randint(8, 11), rng.randrange(60)), tzinfo=PARIS)
 
 
-def _numbered(invoices: list[Invoice], year: int, first: int) -> list[Invoice]:
-    """Numbers FAC-AAAA-NNNNN in deposit order (drafts last: they are the latest work)."""
+def _numbered(invoices: list[Invoice], year: int, first: int) -> tuple[list[Invoice], list[int]]:
+    """The invoices sorted in deposit order (drafts last: they are the latest work) and
+    numbered FAC-AAAA-NNNNN in that order; with, for each, its index in ``invoices``."""
 
-    def order(invoice: Invoice) -> datetime:
+    def order(index: int) -> datetime:
+        invoice = invoices[index]
         return invoice.date_depot or invoice.historique[0].date + timedelta(days=365)
 
-    ordered = sorted(invoices, key=order)
-    return [
-        replace(invoice, numero=f"FAC-{year}-{first + i:05d}") for i, invoice in enumerate(ordered)
+    sources = sorted(range(len(invoices)), key=order)
+    numbered = [
+        replace(invoices[source], numero=f"FAC-{year}-{first + i:05d}")
+        for i, source in enumerate(sources)
     ]
+    return numbered, sources
+
+
+def _follow_ups(
+    supplier: Supplier,
+    structures: list[Structure],
+    random_seed: int,
+    today: date,
+    suspended: int,
+    recycle: int,
+) -> list[Invoice]:
+    """``suspended`` suspensions not yet acknowledged, then ``recycle`` invoices « À
+    recycler », deposited within the last week (acknowledging is not compulsory yet), drawn
+    from a stream of their own so that the rest of the seed does not depend on them."""
+    rng = random.Random(f"{random_seed}:suivi")
+    factory = InvoiceFactory(rng, supplier, data.SUPPLIER_USER_NAME, structures)
+    asked: list[Invoice] = []
+    for i in range(suspended):
+        motive, comments = data.SUSPENSION_MOTIVES[i % len(data.SUSPENSION_MOTIVES)]
+        deposit = _at(today, 1 + i * 6 // suspended, rng)
+        asked.append(factory.pending_suspension(motive, rng.choice(comments), deposit))
+    for i in range(recycle):
+        motive, comments = data.RECYCLING_MOTIVES[i % len(data.RECYCLING_MOTIVES)]
+        deposit = _at(today, 1 + i * 6 // recycle, rng)
+        asked.append(factory.pending_recycling(motive, rng.choice(comments), deposit))
+    return asked

@@ -98,11 +98,25 @@ class RunningSandbox:
             )
         return response.json()
 
-    def reset(self, seed: int | None = None, **kw: Any) -> dict[str, Any]:
-        """Wipe and re-seed (``seed`` rejected invoices; default: the start options)."""
+    def reset(
+        self,
+        seed: int | None = None,
+        *,
+        seed_suspended: int | None = None,
+        seed_recycle: int | None = None,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """Wipe and re-seed: ``seed`` rejected invoices, ``seed_suspended`` suspended ones
+        not yet acknowledged, ``seed_recycle`` invoices « À recycler » besides the seed's own
+        (each left out: the start options)."""
         body: dict[str, Any] = dict(kw)
-        if seed is not None:
-            body["seed"] = seed
+        for name, value in (
+            ("seed", seed),
+            ("seed_suspended", seed_suspended),
+            ("seed_recycle", seed_recycle),
+        ):
+            if value is not None:
+                body[name] = value
         result: dict[str, Any] = self._ok(self.admin("POST", "reset", json=body))
         return result
 

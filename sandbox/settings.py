@@ -41,6 +41,8 @@ class SandboxOptions:
     host: str = "127.0.0.1"
     port: int = 0
     seed: int = 0
+    seed_suspended: int = 0  # suspended invoices not yet acknowledged, besides the seed's
+    seed_recycle: int = 0  # invoices « À recycler », besides the seed's
     random_seed: int = 42
     fault_seed: int | None = None  # None: drawn when the server starts
     user: str = "comptable@exemple-fournisseur.fr"
@@ -69,7 +71,15 @@ class SandboxOptions:
         """Raise :class:`OptionError` when a value is out of range."""
         if not 0 <= self.port <= 65535:
             raise OptionError(f"Port invalide : {self.port} (attendu entre 0 et 65535).")
-        for name in ("seed", "latency_ms", "jitter_ms", "slow_list_ms", "session_max_requests"):
+        for name in (
+            "seed",
+            "seed_suspended",
+            "seed_recycle",
+            "latency_ms",
+            "jitter_ms",
+            "slow_list_ms",
+            "session_max_requests",
+        ):
             if getattr(self, name) < 0:
                 raise OptionError(f"L'option {_flag(name)} ne peut pas être négative.")
         for name in ("session_idle_s", "acheminement_s"):

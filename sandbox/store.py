@@ -15,6 +15,12 @@ Decisions worth knowing:
 - **Drafts come last** in « Synthèse » and in searches: they have no date de dépôt; among
   themselves the newest draft comes first.
 - Acknowledging an invoice already acknowledged is a no-op (no new history entry).
+- **Completing and recycling log no action.** The portal has no history action for them: a
+  completed invoice (« Complétée ») and a recycled one (« Déposée », then « Mise à disposition
+  du destinataire » after :attr:`Store.acheminement_s` seconds) show it by their status only.
+  Both keep their number; the comment given, if any, becomes the invoice's « Commentaire ».
+- Completing needs the suspension acknowledged first (the public procedure: acknowledge,
+  then complete).
 
 Exceptions::
 
@@ -66,6 +72,24 @@ _REJECTABLE = frozenset(
     }
 )
 _SUSPENDABLE = _REJECTABLE - {Status.SUSPENDUE}
+_RECYCLABLE = _REJECTABLE - {Status.A_RECYCLER}
+
+
+def completion_refusal(invoice: Invoice) -> str | None:
+    """Why « Compléter » is refused for this invoice (French), or None when it is allowed."""
+    if invoice.statut is not Status.SUSPENDUE:
+        return f"La facture {invoice.numero} n'est pas suspendue."
+    if not invoice.acquittee:
+        return f"La facture {invoice.numero} doit être acquittée avant d'être complétée."
+    return None
+
+
+def recycling_refusal(invoice: Invoice) -> str | None:
+    """Why « Recycler » is refused for this invoice (French), or None when it is allowed."""
+    if invoice.statut is not Status.A_RECYCLER:
+        return f"La facture {invoice.numero} n'est pas à recycler."
+    return None
+
 
 __all__ = [
     "DUPLICATE_MESSAGE",
@@ -77,6 +101,8 @@ __all__ = [
     "RuleViolation",
     "Store",
     "StoreError",
+    "completion_refusal",
+    "recycling_refusal",
 ]
 
 
@@ -255,6 +281,93 @@ class Store(InvoiceReads):
                     processed.append(invoice.id)
             return ProcessResult(db.load_invoices(conn, processed), refused)
 
+    def complete(
+        self,
+        supplier_id: int,
+        invoice_id: int,
+        *,
+        pieces_jointes: Iterable[tuple[str, bytes]],
+        commentaire: str = "",
+    ) -> Invoice:
+        """« Compléter » a suspended, acknowledged invoice: the files are added to its
+        attachments, a non-blank comment becomes its « Commentaire », its status « Complétée »;
+        nothing else changes (same number, no history action). RuleViolation (changing
+        nothing) when :func:`completion_refusal` refuses it; NotFound for another's invoice."""
+        files = list(pieces_jointes)
+        with self._tx() as conn:
+            (invoice,) = self._owned(conn, supplier_id, [invoice_id])
+            refusal = completion_refusal(invoice)
+            if refusal is not None:
+                raise RuleViolation(refusal)
+            last = conn.execute(
+                "SELECT COALESCE(MAX(position), 0) FROM attachments WHERE invoice_id = ?",
+                (invoice.id,),
+            ).fetchone()[0]
+            conn.executemany(
+                db.INSERT_ATTACHMENT,
+                [
+                    (
+                        invoice.id,
+                        int(last) + i,
+                        name,
+                        len(content),
+                        hashlib.sha256(content).hexdigest(),
+                        content,
+                    )
+                    for i, (name, content) in enumerate(files, start=1)
+                ],
+            )
+            conn.execute(
+                "UPDATE invoices SET statut = ?, commentaire = CASE WHEN ? = '' THEN commentaire "
+                "ELSE ? END WHERE id = ?",
+                (Status.COMPLETEE, commentaire.strip(), commentaire.strip(), invoice.id),
+            )
+            return db.load_invoices(conn, [invoice.id])[0]
+
+    def recycle(
+        self,
+        supplier_id: int,
+        invoice_id: int,
+        *,
+        siret_destinataire: str,
+        code_service: str,
+        numero_engagement: str,
+        commentaire: str = "",
+        now: datetime | None = None,
+    ) -> Invoice:
+        """« Recycler » an invoice « À recycler »: new recipient SIRET, code service and
+        engagement number (nothing else changes: same number, same deposit date, no history
+        action); a non-blank comment becomes its « Commentaire ». It is « Déposée » and routed
+        again: « Mise à disposition du destinataire » :attr:`acheminement_s` seconds after
+        ``now``. RuleViolation (changing nothing) when :func:`recycling_refusal` refuses it."""
+        when = now or self.clock()
+        with self._tx() as conn:
+            (invoice,) = self._owned(conn, supplier_id, [invoice_id])
+            refusal = recycling_refusal(invoice)
+            if refusal is not None:
+                raise RuleViolation(refusal)
+            structure = self.get_structure(siret_destinataire)
+            nom = structure.nom if structure is not None else ""
+            conn.execute(
+                "UPDATE invoices SET statut = ?, siret_destinataire = ?, nom_destinataire = ?, "
+                "destinataire_key = ?, code_service = ?, numero_engagement = ?, "
+                "commentaire = CASE WHEN ? = '' THEN commentaire ELSE ? END, "
+                "auto_route = 1, routing_since = ? WHERE id = ?",
+                (
+                    Status.DEPOSEE,
+                    siret_destinataire,
+                    nom,
+                    db.search_key(nom),
+                    code_service,
+                    numero_engagement,
+                    commentaire.strip(),
+                    commentaire.strip(),
+                    db.instant_text(when),
+                    invoice.id,
+                ),
+            )
+            return db.load_invoices(conn, [invoice.id])[0]
+
     def add_history(
         self, invoice_id: int, action: Action, utilisateur: str, *, now: datetime | None = None
     ) -> None:
@@ -295,6 +408,20 @@ class Store(InvoiceReads):
             numero_or_id, motif, commentaire, now, Status.SUSPENDUE, _SUSPENDABLE, Action.SUSPENSION
         )
 
+    def ask_recycling(
+        self,
+        numero_or_id: str | int,
+        motif: str,
+        commentaire: str = "",
+        *,
+        now: datetime | None = None,
+    ) -> Invoice:
+        """The public client sends the invoice back « À recycler » (it reached the wrong
+        recipient). No history action: the portal has none for it, the status tells."""
+        return self._client_action(
+            numero_or_id, motif, commentaire, now, Status.A_RECYCLER, _RECYCLABLE, None
+        )
+
     def _client_action(
         self,
         numero_or_id: str | int,
@@ -303,7 +430,7 @@ class Store(InvoiceReads):
         now: datetime | None,
         target: Status,
         allowed: frozenset[Status],
-        action: Action,
+        action: Action | None,
     ) -> Invoice:
         text = MOTIFS.get(motif.strip(), motif.strip())
         if not text:
@@ -312,7 +439,7 @@ class Store(InvoiceReads):
         with self._tx() as conn:
             invoice = self._resolve(conn, numero_or_id)
             if invoice.statut not in allowed:
-                verb = "rejetée" if target is Status.REJETEE else "suspendue"
+                verb = _CLIENT_VERBS[target]
                 raise RuleViolation(
                     f"La facture {invoice.numero} ne peut pas être {verb} depuis le statut "
                     f"« {STATUS_LABELS[invoice.statut]} »."
@@ -322,7 +449,9 @@ class Store(InvoiceReads):
                 "date_motif = ?, acquittee = 0, rejet_traite = 0, auto_route = 0 WHERE id = ?",
                 (target, text, commentaire.strip(), db.instant_text(when), invoice.id),
             )
-            self._log(conn, invoice.id, action, when, invoice.nom_destinataire or "Destinataire")
+            if action is not None:
+                who = invoice.nom_destinataire or "Destinataire"
+                self._log(conn, invoice.id, action, when, who)
             return db.load_invoices(conn, [invoice.id])[0]
 
     def _resolve(self, conn: sqlite3.Connection, numero_or_id: str | int) -> Invoice:
@@ -356,6 +485,14 @@ class Store(InvoiceReads):
         conn: sqlite3.Connection, invoice_id: int, action: Action, when: datetime, who: str
     ) -> None:
         conn.execute(db.INSERT_HISTORY, (invoice_id, str(action), db.instant_text(when), who))
+
+
+#: How the refusal of a public client's action names it (« ne peut pas être … »).
+_CLIENT_VERBS: dict[Status, str] = {
+    Status.REJETEE: "rejetée",
+    Status.SUSPENDUE: "suspendue",
+    Status.A_RECYCLER: "mise à recycler",
+}
 
 
 def _first_date(invoice: Invoice) -> datetime | None:

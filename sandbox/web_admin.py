@@ -7,7 +7,9 @@ Off (404) unless the server has an admin token; every call needs
     GET  /_admin/invoices/{numero}               one invoice
     POST /_admin/invoices/{numero}/reject        {"motif", "commentaire", "date"?}
     POST /_admin/invoices/{numero}/suspend       {"motif", "commentaire", "date"?}
-    POST /_admin/reset                           {"seed"?, "random_seed"?, "otp"?}
+    POST /_admin/invoices/{numero}/recycle       {"motif", "commentaire", "date"?}
+    POST /_admin/reset                           {"seed"?, "seed_suspended"?, "seed_recycle"?,
+                                                  "random_seed"?, "otp"?}
     GET|POST /_admin/faults                      read / change knobs ({name: value})
     GET  /_admin/mail/last                       the last e-mail of the Maildir
 """
@@ -143,6 +145,11 @@ async def suspend(request: Request) -> Response:
     return await _client_action(request, "suspend")
 
 
+async def recycle(request: Request) -> Response:
+    """The public client sends the invoice back « À recycler » (no history action)."""
+    return await _client_action(request, "recycle")
+
+
 async def _client_action(request: Request, kind: str) -> Response:
     portal = portal_of(request)
     try:
@@ -160,7 +167,11 @@ async def _client_action(request: Request, kind: str) -> Response:
             return _error(422, "Date invalide (ISO 8601 attendu).")
         if when.tzinfo is None:
             when = when.replace(tzinfo=PARIS)
-    action = portal.store.reject if kind == "reject" else portal.store.suspend
+    action = {
+        "reject": portal.store.reject,
+        "suspend": portal.store.suspend,
+        "recycle": portal.store.ask_recycling,
+    }[kind]
     updated = action(invoice.id, motif, commentaire, now=when)
     return JSONResponse(invoice_json(updated))
 
@@ -171,12 +182,14 @@ async def reset(request: Request) -> Response:
         body = await _body(request)
     except ValueError:
         return _error(422, "Corps JSON invalide.")
-    unknown = set(body) - {"seed", "random_seed", "otp"}
+    unknown = set(body) - {"seed", "seed_suspended", "seed_recycle", "random_seed", "otp"}
     if unknown:
         return _error(422, f"Paramètre inconnu : {', '.join(sorted(unknown))}.")
     try:
         summary = portal.reseed(
             rejected=int(body.get("seed", portal.options.seed)),
+            suspended=int(body.get("seed_suspended", portal.options.seed_suspended)),
+            recycle=int(body.get("seed_recycle", portal.options.seed_recycle)),
             random_seed=int(body.get("random_seed", portal.options.random_seed)),
             otp=bool(body.get("otp", portal.options.otp)),
         )
@@ -229,6 +242,7 @@ def routes() -> list[BaseRoute]:
         Route("/_admin/invoices", guarded(list_invoices), methods=["GET"]),
         Route("/_admin/invoices/{numero:path}/reject", guarded(reject), methods=["POST"]),
         Route("/_admin/invoices/{numero:path}/suspend", guarded(suspend), methods=["POST"]),
+        Route("/_admin/invoices/{numero:path}/recycle", guarded(recycle), methods=["POST"]),
         Route("/_admin/invoices/{numero:path}", guarded(get_invoice), methods=["GET"]),
         Route("/_admin/reset", guarded(reset), methods=["POST"]),
         Route("/_admin/faults", guarded(faults), methods=["GET", "POST"]),

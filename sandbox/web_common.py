@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,13 +47,23 @@ class Portal:
     health_token: str
     env: jinja2.Environment
 
-    def reseed(self, *, rejected: int, random_seed: int, otp: bool) -> dict[str, Any]:
+    def reseed(
+        self,
+        *,
+        rejected: int,
+        random_seed: int,
+        otp: bool,
+        suspended: int = 0,
+        recycle: int = 0,
+    ) -> dict[str, Any]:
         """Wipe and re-seed the store; also forget sessions, lockouts and e-mails."""
-        if rejected < 0:
+        if min(rejected, suspended, recycle) < 0:
             raise ValueError("seed must be >= 0")
         info = seed(
             self.store,
             rejected=rejected,
+            suspended=suspended,
+            recycle=recycle,
             random_seed=random_seed,
             user_email=self.options.user,
             password=self.options.password,
@@ -66,6 +76,8 @@ class Portal:
             "supplier_id": info.supplier_id,
             "user": info.user_email,
             "rejected": list(info.rejected_numbers),
+            "suspended": list(info.suspended_numbers),
+            "recycle": list(info.recycle_numbers),
             "invoices": self.store.count_invoices(),
         }
 
@@ -199,6 +211,24 @@ async def checked_form(request: Request) -> tuple[Session, FormData]:
     if session is None or not isinstance(token, str) or not session.csrf_ok(token):
         raise CsrfRefused()
     return session, form
+
+
+async def uploaded_files(form: FormData, name: str) -> list[tuple[str, bytes]]:
+    """The files of the file input ``name``: (file name, content); an input left empty sends
+    a nameless empty part, left out."""
+    files: list[tuple[str, bytes]] = []
+    for item in form.getlist(name):
+        if isinstance(item, UploadFile):
+            content = await item.read()
+            if item.filename or content:
+                files.append((item.filename or "", content))
+    return files
+
+
+def error_list(errors: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(field, message) of every error, in order: the summary « Le formulaire contient des
+    erreurs » of a form."""
+    return [(key, message) for key, messages in errors.items() for message in messages]
 
 
 # --- rendering --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -30,7 +30,15 @@ from sandbox.model import (
 )
 from sandbox.rules import validate_draft
 from sandbox.store import RuleViolation
-from sandbox.web_common import Portal, checked_form, logged_in, portal_of, render
+from sandbox.web_common import (
+    Portal,
+    checked_form,
+    error_list,
+    logged_in,
+    portal_of,
+    render,
+    uploaded_files,
+)
 from sandbox.web_home import current_user
 from sandbox.web_invoice import invoice_path
 
@@ -104,7 +112,7 @@ def _render_form(
         "form": draft,
         "lines": draft.lignes or [{"taux_tva": "20"}],
         "errors": errors,
-        "error_list": [(key, m) for key, messages in errors.items() for m in messages],
+        "error_list": error_list(errors),
         "structure": structure,
         "exigence_label": EXIGENCE_LABELS.get(structure.exigence, "") if structure else "",
         "supplier": supplier,
@@ -136,12 +144,7 @@ async def _draft_from(form: FormData) -> Draft:
         match = _LINE_KEY.fullmatch(key)
         if match and isinstance(value, str):
             rows.setdefault(int(match.group(1)), {})[match.group(2)] = value
-    files: list[tuple[str, bytes]] = []
-    for item in form.getlist("pieces_jointes"):
-        if isinstance(item, UploadFile):
-            content = await item.read()
-            if item.filename or content:
-                files.append((item.filename or "", content))
+    files = await uploaded_files(form, "pieces_jointes")
     return Draft(**values, lignes=[rows[n] for n in sorted(rows)], pieces_jointes=files)
 
 

@@ -1,4 +1,5 @@
-"""The consultation page of one invoice, and its « Acquitter » button."""
+"""The consultation page of one invoice, and its « Acquitter » button (« Compléter » and
+« Recycler » lead to the forms of :mod:`sandbox.web_followup`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox import fmt
 from sandbox.model import CADRES, MODES_PAIEMENT, TYPES_FACTURE, TYPES_TVA, Invoice, Status
-from sandbox.store import NotFound
+from sandbox.store import NotFound, completion_refusal, recycling_refusal
 from sandbox.web_common import Portal, checked_form, logged_in, portal_of, render
 from sandbox.web_home import current_user
 
@@ -47,7 +48,9 @@ def _infos(portal: Portal, inv: Invoice) -> list[tuple[str, str]]:
     ]
 
 
-def _owned_invoice(request: Request) -> tuple[Portal, Invoice]:
+def owned_invoice(request: Request) -> tuple[Portal, Invoice]:
+    """The invoice of the path's ``invoice_id``, when it is the logged-in supplier's (else
+    the login form, or « introuvable »)."""
     session = logged_in(request)
     portal = portal_of(request)
     raw = request.path_params["invoice_id"]
@@ -57,9 +60,42 @@ def _owned_invoice(request: Request) -> tuple[Portal, Invoice]:
     return portal, invoice
 
 
+#: The block of the public client's motive, by status: its title and its ``<dt>`` labels.
+#: « Recyclage » and « Date de la demande » are [assumed] (docs/portal.md, « Assumed »).
+_BLOCKS: dict[Status, tuple[str, tuple[str, ...]]] = {
+    Status.REJETEE: (
+        "Rejet",
+        ("Motif", "Commentaire", "Date du rejet", "Acquittée", "Rejet traité"),
+    ),
+    Status.SUSPENDUE: (
+        "Suspension",
+        ("Motif", "Commentaire", "Date du rejet", "Acquittée", "Rejet traité"),
+    ),
+    Status.A_RECYCLER: ("Recyclage", ("Motif", "Commentaire", "Date de la demande")),
+}
+
+
+def _block(inv: Invoice) -> tuple[str | None, list[tuple[str, str]]]:
+    """The motive block's title (None: no block) and its (label, value) pairs."""
+    found = _BLOCKS.get(inv.statut)
+    if found is None:
+        return None, []
+    title, labels = found
+    values = {
+        "Motif": fmt.text(inv.motif),
+        "Commentaire": fmt.text(inv.commentaire_motif),
+        "Date du rejet": fmt.date_fr(inv.date_motif),
+        "Date de la demande": fmt.date_fr(inv.date_motif),
+        "Acquittée": fmt.yes_no(inv.acquittee),
+        "Rejet traité": fmt.yes_no(inv.rejet_traite),
+    }
+    return title, [(label, values[label]) for label in labels]
+
+
 async def consultation(request: Request) -> Response:
-    portal, inv = _owned_invoice(request)
-    block = {Status.REJETEE: "Rejet", Status.SUSPENDUE: "Suspension"}.get(inv.statut)
+    portal, inv = owned_invoice(request)
+    block, block_fields = _block(inv)
+    acknowledgeable = inv.statut in (Status.REJETEE, Status.SUSPENDUE)
     return render(
         request,
         "invoice.html",
@@ -68,14 +104,17 @@ async def consultation(request: Request) -> Response:
             "current": "",
             "infos": _infos(portal, inv),
             "block_title": block,
-            "can_acknowledge": block is not None and not inv.acquittee,
+            "block_fields": block_fields,
+            "can_acknowledge": acknowledgeable and not inv.acquittee,
+            "can_complete": completion_refusal(inv) is None,
+            "can_recycle": recycling_refusal(inv) is None,
         },
     )
 
 
 async def acknowledge(request: Request) -> Response:
     session, _form = await checked_form(request)
-    portal, inv = _owned_invoice(request)
+    portal, inv = owned_invoice(request)
     assert session.supplier_id is not None
     user = current_user(portal, session.email)
     done = portal.store.acknowledge(session.supplier_id, [inv.id], user)

@@ -95,14 +95,76 @@
     });
   }
 
+  // --- recipient: « SIRET du destinataire » → « Code service » --------------------------
+  /* Load the structure's services once the SIRET has 14 digits (the entry form and the form
+     « Recycler » share this block). */
+  function setupRecipient(form) {
+    const siret = form.querySelector("[data-siret]");
+    const service = form.querySelector("[data-service-select]");
+    const info = form.querySelector("[data-structure-info]");
+    if (!siret || !service || !info) return;
+    let lastSiret = null;
+    function loadStructure() {
+      const value = siret.value.replace(/[\s.]/g, "");
+      if (value === lastSiret) return;
+      lastSiret = value;
+      if (!/^\d{14}$/.test(value)) {
+        service.replaceChildren();
+        info.textContent = "";
+        return;
+      }
+      fetch("/api/structures/" + encodeURIComponent(value), {
+        headers: { "X-Fragment": "1" },
+        credentials: "same-origin",
+      })
+        .then(function (response) {
+          if (response.status === 401) {
+            window.location.reload();
+            throw new Error("session");
+          }
+          return response.json().then(function (body) {
+            return { ok: response.ok, body: body };
+          });
+        })
+        .then(function (result) {
+          const wanted = service.getAttribute("data-selected") || service.value;
+          service.replaceChildren();
+          if (!result.ok) {
+            info.textContent = result.body.erreur || "Structure introuvable.";
+            info.setAttribute("data-state", "erreur");
+            return;
+          }
+          const structure = result.body;
+          const placeholder = new Option("Sélectionnez un service", "");
+          service.appendChild(placeholder);
+          structure.services.forEach(function (s) {
+            const option = new Option(s.code + " - " + s.nom, s.code);
+            if (s.code === wanted) option.selected = true;
+            service.appendChild(option);
+          });
+          const parts = ["Destinataire : " + structure.nom];
+          if (structure.exigence_label) parts.push(structure.exigence_label);
+          if (!structure.active) parts.push("Structure inactive");
+          info.textContent = parts.join(" — ");
+          info.setAttribute("data-state", "ok");
+        })
+        .catch(function () {
+          info.textContent = "Le chargement des services a échoué.";
+        });
+    }
+    siret.addEventListener("change", loadStructure);
+    siret.addEventListener("blur", loadStructure);
+    // Services rendered by the server: nothing to load. Otherwise catch up with a SIRET
+    // typed before this script ran.
+    if (service.options.length) lastSiret = siret.value.replace(/[\s.]/g, "");
+    loadStructure();
+  }
+
   // --- entry form « Saisir une facture » -----------------------------------------------
   function setupEntryForm(form) {
     const linesBody = form.querySelector("[data-lines]");
     const template = form.querySelector("template[data-line-template]");
     const idBase = linesBody.getAttribute("data-id-base");
-    const siret = form.querySelector("[data-siret]");
-    const service = form.querySelector("[data-service-select]");
-    const info = form.querySelector("[data-structure-info]");
     const cadre = form.querySelector("[data-cadre]");
 
     function renumber() {
@@ -222,62 +284,7 @@
     linesBody.addEventListener("change", recompute);
     if (cadre) cadre.addEventListener("change", recompute);
 
-    // Recipient: load the structure's services once the SIRET has 14 digits.
-    let lastSiret = null;
-    function loadStructure() {
-      const value = siret.value.replace(/[\s.]/g, "");
-      if (value === lastSiret) return;
-      lastSiret = value;
-      if (!/^\d{14}$/.test(value)) {
-        service.replaceChildren();
-        info.textContent = "";
-        return;
-      }
-      fetch("/api/structures/" + encodeURIComponent(value), {
-        headers: { "X-Fragment": "1" },
-        credentials: "same-origin",
-      })
-        .then(function (response) {
-          if (response.status === 401) {
-            window.location.reload();
-            throw new Error("session");
-          }
-          return response.json().then(function (body) {
-            return { ok: response.ok, body: body };
-          });
-        })
-        .then(function (result) {
-          const wanted = service.getAttribute("data-selected") || service.value;
-          service.replaceChildren();
-          if (!result.ok) {
-            info.textContent = result.body.erreur || "Structure introuvable.";
-            info.setAttribute("data-state", "erreur");
-            return;
-          }
-          const structure = result.body;
-          const placeholder = new Option("Sélectionnez un service", "");
-          service.appendChild(placeholder);
-          structure.services.forEach(function (s) {
-            const option = new Option(s.code + " - " + s.nom, s.code);
-            if (s.code === wanted) option.selected = true;
-            service.appendChild(option);
-          });
-          const parts = ["Destinataire : " + structure.nom];
-          if (structure.exigence_label) parts.push(structure.exigence_label);
-          if (!structure.active) parts.push("Structure inactive");
-          info.textContent = parts.join(" — ");
-          info.setAttribute("data-state", "ok");
-        })
-        .catch(function () {
-          info.textContent = "Le chargement des services a échoué.";
-        });
-    }
-    siret.addEventListener("change", loadStructure);
-    siret.addEventListener("blur", loadStructure);
-    // Services rendered by the server: nothing to load. Otherwise catch up with a SIRET
-    // typed before this script ran.
-    if (service.options.length) lastSiret = siret.value.replace(/[\s.]/g, "");
-    loadStructure();
+    setupRecipient(form);
 
     // « Valider et envoyer » asks for confirmation first.
     const dialog = form.querySelector("dialog[data-send-dialog]");
@@ -303,6 +310,7 @@
     const summary = document.querySelector("[data-error-summary]");
     if (summary) summary.focus();
     document.querySelectorAll("form[data-entry-form]").forEach(setupEntryForm);
+    document.querySelectorAll("form[data-recipient-form]").forEach(setupRecipient);
   }
 
   if (document.readyState === "loading") {

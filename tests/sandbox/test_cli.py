@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,9 @@ import typer
 from typer.testing import CliRunner
 
 from sandbox import cli
+from sandbox.model import Status
 from sandbox.settings import FAULT_SEED_MAX
+from sandbox.store import Store
 
 runner = CliRunner()
 ENGLISH = (
@@ -26,6 +29,8 @@ ENGLISH = (
 NUMERIC = {
     "--port": r"ENTIER \[0<=x<=65535\]",
     "--seed": r"ENTIER \[x>=0\]",
+    "--seed-suspended": r"ENTIER \[x>=0\]",
+    "--seed-recycle": r"ENTIER \[x>=0\]",
     "--random-seed": r"ENTIER",
     "--fault-seed": rf"ENTIER \[0<=x<={FAULT_SEED_MAX}\]",
     "--latency-ms": r"ENTIER \[x>=0\]",
@@ -122,6 +127,42 @@ def test_numeric_options_reach_the_server_as_numbers(parsed: dict[str, Any]) -> 
     assert parsed["fault_seed"] == 1234 and type(parsed["fault_seed"]) is int
     assert parsed["session_idle_s"] == 30.0 and parsed["otp"] is True
     assert parsed["latency_ms"] is None  # not given: the environment or the default decides
+
+
+@pytest.mark.parametrize("command", ["serve", "seed"])
+def test_suspended_and_recycle_counts_reach_the_options_as_numbers(
+    parsed: dict[str, Any], command: str
+) -> None:
+    result = _invoke(command, "--seed", "2", "--seed-suspended", "3", "--seed-recycle=4")
+    assert result.exit_code == 0, result.output
+    assert (parsed["seed"], parsed["seed_suspended"], parsed["seed_recycle"]) == (2, 3, 4)
+    assert type(parsed["seed_suspended"]) is int and type(parsed["seed_recycle"]) is int
+    refused = _invoke(command, "--seed-recycle", "-1")
+    assert refused.exit_code == 2
+    assert "Valeur invalide pour --seed-recycle : « -1 »" in refused.stderr
+
+
+def test_seed_command_seeds_the_suspensions_and_recyclings_asked_for(tmp_path: Path) -> None:
+    result = _invoke(
+        "seed",
+        "--data",
+        str(tmp_path),
+        "--seed",
+        "1",
+        "--seed-suspended",
+        "2",
+        "--seed-recycle",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 rejetées, 2 suspendues à acquitter et 3 à recycler." in result.output
+    store = Store(tmp_path / "sandbox.db")
+    try:
+        statuses = [(i.statut, i.acquittee) for i in store.list_all()]
+    finally:
+        store.close()
+    assert statuses.count((Status.SUSPENDUE, False)) == 2
+    assert sum(1 for statut, _ in statuses if statut is Status.A_RECYCLER) == 3 + 1
 
 
 @pytest.mark.parametrize(
