@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -56,6 +56,7 @@ VARIABLES: dict[str, str] = {
     "max_sessions": "CHORUS_MAX_SESSIONS",
     "max_requests_per_min": "CHORUS_MAX_REQUESTS_PER_MIN",
     "notify_url": "CHORUS_NOTIFY_URL",
+    "lease_s": "CHORUS_LEASE_S",
 }
 
 #: Integer fields → inclusive bounds.
@@ -70,17 +71,117 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "recycle_every": (0, 100_000),
     "max_sessions": (1, 16),
     "max_requests_per_min": (0, 100_000),
+    "lease_s": (5, 3600),
 }
 
 _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
 _FALSE = {"0", "false", "no", "non", "off", "faux"}
 _AUTO_MAILDIR = re.compile(r"\s*maildir\s*:\s*auto\s*", re.IGNORECASE)
 _SECRETS = ("password", "audit_key", "otp_imap_password")
+#: Every field checked by :func:`_semantic_problems`: one per variable, and ``journal_url``
+#: (``CHORUS_JOURNAL`` when it names a server).
+_FIELDS = (*VARIABLES, "journal_url")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class ConfigError(Refused):
     """The configuration cannot be used; ``problems`` lists every reason, in French."""
+
+
+#: Schemes of a PostgreSQL journal in ``CHORUS_JOURNAL`` (libpq's own two spellings).
+DATABASE_SCHEMES = ("postgresql", "postgres")
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def is_database_url(raw: str) -> bool:
+    """Whether ``raw`` names a server (``scheme://…``) rather than a journal file."""
+    return _URL_SCHEME.match(raw.strip()) is not None
+
+
+@dataclass(frozen=True, repr=False)
+class DatabaseUrl:
+    """The address of a PostgreSQL journal: ``postgresql://user:password@host:port/db``.
+
+    The password is a :class:`Secret` (registered for redaction as soon as it is read): the
+    address is shown as :meth:`masked`, everywhere; only :meth:`reveal` gives the address to
+    connect with, for the database driver and nothing else.
+    """
+
+    host: str
+    database: str
+    user: str | None = None
+    password: Secret | None = None
+    port: int | None = None
+    #: libpq parameters after ``?`` (``sslmode=require``…), as written.
+    query: str = ""
+
+    @classmethod
+    def parse(cls, raw: str) -> DatabaseUrl:
+        """The address in ``raw``; ValueError with a French reason that never quotes it (the
+        text may hold the password)."""
+        raw = raw.strip()
+        found = _URL_SCHEME.match(raw)
+        scheme = found.group(1).lower() if found else ""
+        if scheme not in DATABASE_SCHEMES:
+            shown = f"« {scheme}:// » n'est" if scheme else "cette adresse n'est"
+            raise ValueError(
+                f"{shown} pas une adresse de journal : un fichier SQLite (chemin) ou "
+                "postgresql://utilisateur:motdepasse@serveur:port/base attendu"
+            )
+        parts = urlsplit(raw)
+        password = Secret(unquote(parts.password)) if parts.password else None
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("le port de l'adresse PostgreSQL n'est pas valide") from None
+        if not parts.hostname:
+            raise ValueError("l'adresse PostgreSQL n'indique pas de serveur")
+        database = unquote(parts.path.removeprefix("/"))
+        if not database or "/" in database:
+            raise ValueError(
+                "l'adresse PostgreSQL doit nommer une base : postgresql://…@serveur:port/base"
+            )
+        if parts.fragment:
+            raise ValueError("l'adresse PostgreSQL ne doit pas contenir de « # »")
+        names = {pair.partition("=")[0].lower() for pair in parts.query.split("&") if pair}
+        if "password" in names:
+            raise ValueError(
+                "le mot de passe se met dans l'adresse (postgresql://utilisateur:motdepasse@…), "
+                "pas en paramètre « password= »"
+            )
+        return cls(
+            host=parts.hostname,
+            database=database,
+            user=unquote(parts.username) if parts.username else None,
+            password=password,
+            port=port,
+            query=parts.query,
+        )
+
+    def _address(self, password: str | None) -> str:
+        user = quote(self.user, safe="") if self.user else ""
+        if password is not None:
+            user += ":" + password
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = f":{self.port}" if self.port is not None else ""
+        query = f"?{self.query}" if self.query else ""
+        at = "@" if user else ""
+        return f"postgresql://{user}{at}{host}{port}/{quote(self.database, safe='')}{query}"
+
+    def masked(self) -> str:
+        """The address with its password shown as ``********``: for messages and reports."""
+        return self._address(MASK if self.password else None)
+
+    def reveal(self) -> str:
+        """The full address, password included: for the database driver only."""
+        password = self.password.reveal() if self.password else None
+        return self._address(quote(password, safe="") if password is not None else None)
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl('{self.masked()}')"
+
+    def __str__(self) -> str:
+        return self.masked()
 
 
 @dataclass(frozen=True)
@@ -97,6 +198,8 @@ class Config:
     headless: bool = True
     output_dir: Path = field(default_factory=lambda: Path("runs"))
     timeout_ms: int = 15_000
+    #: The SQLite journal file (``CHORUS_JOURNAL`` as a path); None: see ``journal_url``, else
+    #: ``<output_dir>/journal.sqlite``.
     journal: Path | None = None
     workers: int = 1
     video: str = "off"
@@ -112,9 +215,13 @@ class Config:
     max_sessions: int = 2
     max_requests_per_min: int = 120
     notify_url: str | None = None
+    #: How long a claim or a session slot lasts without a heartbeat, in seconds.
+    lease_s: int = 60
+    #: The PostgreSQL journal (``CHORUS_JOURNAL=postgresql://…``); None: a SQLite file.
+    journal_url: DatabaseUrl | None = None
 
     def __post_init__(self) -> None:
-        problems = _semantic_problems({name: getattr(self, name) for name in VARIABLES})
+        problems = _semantic_problems({name: getattr(self, name) for name in _FIELDS})
         if problems:
             raise ConfigError(problems)
 
@@ -127,6 +234,8 @@ class Config:
         shown: dict[str, str] = {}
         for name, variable in VARIABLES.items():
             value = getattr(self, name)
+            if name == "journal" and self.journal_url is not None:
+                value = self.journal_url.masked()
             if isinstance(value, Secret):
                 shown[variable] = MASK if value else "(vide)"
             elif value is None:
@@ -163,6 +272,8 @@ def load_config(
                 values[name] = _parse(name, raw if name in _SECRETS else raw.strip())
             except ValueError as exc:
                 problems.append(f"{variable} : {exc}")
+    if isinstance(values.get("journal"), DatabaseUrl):
+        values["journal_url"] = values.pop("journal")
     problems += _semantic_problems(_with_defaults(values))
     if "portal_url" in values and "otp_source" not in values:
         # A real portal and no code source said: none (a clear message at login if the
@@ -206,6 +317,8 @@ def _parse(name: str, raw: str) -> Any:
         if not re.fullmatch(r"[+-]?\d+", raw):
             raise ValueError(f"« {raw} » n'est pas un nombre entier")
         return int(raw)
+    if name == "journal" and is_database_url(raw):
+        return DatabaseUrl.parse(raw)
     if name in ("output_dir", "journal", "otp_imap_cafile"):
         return Path(raw).expanduser()
     if name in ("video", "trace"):
@@ -293,6 +406,11 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     journal: Path | None = values["journal"]
     if journal is not None and journal.is_dir():
         problems.append(f"{var['journal']} : « {journal} » est un dossier")
+    journal_url: DatabaseUrl | None = values["journal_url"]
+    if journal_url is not None and journal is not None:
+        problems.append(
+            f"{var['journal']} : un fichier SQLite ou une adresse PostgreSQL, pas les deux"
+        )
     notify_url: str | None = values["notify_url"]
     if notify_url is not None and not re.match(r"https?://[^/\s]+", notify_url):
         problems.append(f"{var['notify_url']} : « {notify_url} » n'est pas une adresse http(s)")

@@ -17,7 +17,9 @@ The tree of the robot's errors (the scenarios' own two families, ``BusinessError
     │   └── PlanError         robot.plan: the plan (every problem listed)
     ├── LockHeld              exit 4: robot.run.lock
     ├── BrowserNotFound       exit 3: robot.browser.find, no Chromium to launch
-    └── OtpError              exit 3: robot.otp, no one-time code could be obtained
+    ├── OtpError              exit 3: robot.otp, no one-time code could be obtained
+    ├── JournalError          exit 3: robot.run.journal_db, the journal cannot be used
+    └── LeaseLost             exit 3: robot.run.journal, a claim taken over after its lease
 
 Anything else that escapes a run (a bug, a library's error) is a system failure too: exit 3,
 with a French line on the terminal and the traceback in ``run.log``.

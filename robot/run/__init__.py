@@ -6,7 +6,9 @@ process each when there are several), the retries, the stop signal, and the end 
     result = Runner(config, portal, run_dir, journal, workers=2).run(plan, dry_run=False)
     result.exit_code            # see robot.errors
 
-Modules: ``journal`` (runs, transactions, steps; write-ahead), ``states`` (a transaction's
+Modules: ``journal`` (runs, transactions, steps; write-ahead; claims as leases; per-account
+session slots), on SQLite (``journal_sqlite``) or PostgreSQL (``journal_pg``) through
+``journal_db``, its schema and migrations in ``journal_schema``; ``states`` (a transaction's
 states), ``runner``, ``worker``, ``parallel``, ``retries``, ``stopper``, ``lock`` (one run
 per journal), ``outcomes`` (the result rebuilt from the journal), ``summary``, ``bundle``
 (the audit bundle sealed), ``notify``. The run folder's layout is :mod:`robot.audit.rundir`.

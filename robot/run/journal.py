@@ -1,9 +1,42 @@
-"""The journal: the durable record of runs, transactions and steps (SQLite, WAL).
+"""The journal: the durable record of runs, transactions and steps, in a SQLite file (the
+default) or on a PostgreSQL server shared by many machines (``CHORUS_JOURNAL=postgresql://…``).
 
 It is the source of truth for resume and idempotency. A step's *intent* is written before
 the click that performs it and its *result* after (docs/architecture.md, rule 3), so that
 after a crash a resume knows which steps must be reconciled with the portal before anything
 else.
+
+One class, :class:`Journal`, holds the logic and the SQL for both databases; what differs
+between them (connection, row locks, advisory locks, column types, the clock) is the
+backend's (:mod:`robot.run.journal_db`, :mod:`robot.run.journal_sqlite`,
+:mod:`robot.run.journal_pg`). The schema is created and migrated by the journal itself
+(:mod:`robot.run.journal_schema`).
+
+**Claims are leases.** A claim records who holds the transaction — its *machine*,
+``host:pid:worker`` — and until when: :attr:`Journal.lease_s` seconds (``CHORUS_LEASE_S``)
+from the claim, renewed by :meth:`Journal.heartbeat` and by each :meth:`Journal.step_intent`.
+:meth:`Journal.claim_next` takes a pending transaction, or a claimed one whose lease has
+expired (its holder died or lost the server): the newest holder wins. A worker that lost its
+lease must stop before its next portal action, and nothing it writes afterwards replaces the
+new holder's work:
+
+- :meth:`Journal.heartbeat`, :meth:`Journal.finish_transaction`, :meth:`Journal.postpone` and
+  :meth:`Journal.describe_transaction` return False and write nothing;
+- :meth:`Journal.step_intent` raises :class:`LeaseLost`: it is the write-ahead of a click,
+  and the click must not happen;
+- :meth:`Journal.step_result` always records: it completes the loser's own step row, and what
+  a click did on the portal is a fact the audit keeps (the new holder reconciles with the
+  portal before acting, rule 2).
+
+A lease that expired but that nobody took over is still its holder's: its writes go through.
+Whose lease a write is checked against: the ``worker`` the caller names, else the worker this
+:class:`Journal` object claimed the transaction for, else nobody (no check: a single machine).
+
+**Session slots** (:meth:`Journal.acquire_session_slot`) are leases too: at most
+``max_sessions`` live slots per portal account across every machine.
+
+:meth:`Journal.release_unfinished` keeps its single-machine meaning: every claimed transaction
+of the run goes back to pending, lease or not (at a run's end, and at a resume).
 """
 
 from __future__ import annotations
@@ -11,70 +44,88 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from loguru import logger
+
+from robot.config import Config, DatabaseUrl, is_database_url
+from robot.errors import RobotError
+from robot.run.journal_db import Backend, JournalError, Row
+from robot.run.journal_schema import migrate
+from robot.run.journal_sqlite import SqliteBackend
 from robot.run.states import State
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    plan_path TEXT NOT NULL,
-    plan_sha256 TEXT NOT NULL,
-    portal_url TEXT NOT NULL,
-    dry_run INTEGER NOT NULL,
-    started_at TEXT NOT NULL,
-    ended_at TEXT,
-    exit_code INTEGER,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS transactions (
-    id INTEGER PRIMARY KEY,
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    numero_rejete TEXT NOT NULL,
-    nouveau_numero TEXT NOT NULL,
-    correction TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    worker TEXT,
-    message TEXT NOT NULL DEFAULT '',
-    new_invoice_status TEXT NOT NULL DEFAULT '',
-    motif TEXT NOT NULL DEFAULT '',
-    commentaire TEXT NOT NULL DEFAULT '',
-    duration_s REAL NOT NULL DEFAULT 0,
-    server_s REAL NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL,
-    UNIQUE (run_id, numero_rejete)
-);
-CREATE TABLE IF NOT EXISTS steps (
-    id INTEGER PRIMARY KEY,
-    transaction_id INTEGER NOT NULL REFERENCES transactions(id),
-    step TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    intent_at TEXT NOT NULL,
-    result_at TEXT,
-    outcome TEXT,
-    message TEXT NOT NULL DEFAULT '',
-    before TEXT NOT NULL DEFAULT '{}',
-    after TEXT NOT NULL DEFAULT '{}',
-    portal_messages TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS steps_by_transaction ON steps (transaction_id, step);
-CREATE INDEX IF NOT EXISTS transactions_by_state ON transactions (run_id, state);
-"""
+__all__ = [
+    "DEFAULT_LEASE_S",
+    "FINAL_STATES",
+    "Journal",
+    "JournalError",
+    "JournalTarget",
+    "LeaseLost",
+    "RunRow",
+    "SessionSlot",
+    "StepRow",
+    "TransactionRow",
+    "journal_target",
+    "machine_id",
+    "now_iso",
+    "open_journal",
+]
 
 #: Transaction states. ``pending`` and ``claimed`` are unfinished; the others are final.
 FINAL_STATES = frozenset(state for state in State if state.final)
+#: A claim's or a session slot's lifetime without a heartbeat (``CHORUS_LEASE_S``).
+DEFAULT_LEASE_S = 60.0
+
+#: Where a journal lives: a SQLite file, or a PostgreSQL server.
+JournalTarget = Path | DatabaseUrl
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return _iso(time.time())
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+def machine_id(worker: str) -> str:
+    """Who holds a claim: this host, this process and the worker's name (``host:pid:w1``)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{worker}"
+
+
+def journal_target(config: Config) -> JournalTarget:
+    """The journal ``config`` names: ``CHORUS_JOURNAL`` (a server or a file), else
+    ``<CHORUS_OUTPUT_DIR>/journal.sqlite``."""
+    if config.journal_url is not None:
+        return config.journal_url
+    return config.journal or config.output_dir / "journal.sqlite"
+
+
+def open_journal(config: Config) -> Journal:
+    """The journal ``config`` names, with its lease (``CHORUS_LEASE_S``)."""
+    return Journal(journal_target(config), lease_s=config.lease_s)
+
+
+class LeaseLost(RobotError):
+    """This worker's claim on a transaction was taken over after its lease expired: it must
+    stop before its next action on the portal (exit 3 if it escapes the run)."""
+
+    def __init__(self, transaction_id: int, owner: str, holder: str | None) -> None:
+        now = f"elle est à {holder}" if holder else "elle n'est plus réservée"
+        super().__init__(
+            f"Transaction {transaction_id} : le bail de {owner} a expiré et {now} ; "
+            "ce travailleur s'arrête avant toute nouvelle action sur le portail."
+        )
+        self.transaction_id = transaction_id
+        self.owner = owner
+        self.holder = holder
 
 
 @dataclass(frozen=True)
@@ -91,6 +142,11 @@ class TransactionRow:
     duration_s: float = 0.0
     server_s: float = 0.0
     worker: str | None = None
+    #: Who holds the claim (``host:pid:worker``); for a final state, who finished it; None
+    #: when pending.
+    machine: str | None = None
+    #: When the claim ends without a heartbeat (seconds since the epoch).
+    lease_until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -118,65 +174,123 @@ class StepRow:
     portal_messages: tuple[str, ...] = ()
 
 
-class Journal:
-    """A journal file; safe to share between threads, and between processes through WAL."""
+@dataclass(frozen=True)
+class SessionSlot:
+    """One of the ``max_sessions`` sessions an account may have open on the portal."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+    account: str
+    number: int
+    #: Who holds it (``host:pid:worker``).
+    machine: str
+    #: When it ends without a renewal, as of when it was read (seconds since the epoch).
+    lease_until: float
+
+
+class Journal:
+    """A journal; safe to share between threads, and between processes and machines.
+
+    ``target`` is a SQLite file or a PostgreSQL server. ``clock`` (seconds since the epoch)
+    replaces the backend's: the tests move time forward with it; by default SQLite uses this
+    machine's clock and PostgreSQL the server's.
+    """
+
+    def __init__(
+        self,
+        target: JournalTarget | str,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if lease_s <= 0:
+            raise ValueError(f"durée de bail invalide : {lease_s}")
+        if isinstance(target, str):
+            target = DatabaseUrl.parse(target) if is_database_url(target) else Path(target)
+        self.target: JournalTarget = target
+        self.lease_s = float(lease_s)
+        self._db: Backend
+        if isinstance(target, DatabaseUrl):
+            from robot.run.journal_pg import PostgresBackend  # psycopg only when asked for
+
+            self._db = PostgresBackend(target)
+        else:
+            self._db = SqliteBackend(target)
+        self._clock = clock or self._db.now
+        #: Transaction id → who this object last claimed it for: the lease its writes check
+        #: (kept after a finish or a loss: a later write must still be checked, never blind).
+        self._owners: dict[int, str] = {}
+        self._owners_lock = threading.Lock()
+        try:
+            #: The schema versions this opening applied (none: the journal was up to date).
+            self.migrated = migrate(self._db, self._now_iso)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"Journal({self.target!r})"
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (a PostgreSQL journal has none: use :attr:`target`)."""
+        if isinstance(self.target, DatabaseUrl):
+            raise TypeError(f"le journal {self.target.masked()} n'est pas un fichier")
+        return self.target
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.name
+
+    def schema_version(self) -> int:
+        with self._db.read() as db:
+            row = db.one("SELECT MAX(version) AS version FROM schema_version")
+        return int(row["version"]) if row and row["version"] is not None else 0
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _now(self) -> float:
+        return self._clock()
+
+    def _now_iso(self) -> str:
+        return _iso(self._now())
+
+    def _owner(self, transaction_id: int, worker: str | None) -> str | None:
+        if worker is not None:
+            return machine_id(worker)
+        with self._owners_lock:
+            return self._owners.get(transaction_id)
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(
         self, run_id: str, *, plan_path: Path, plan_sha256: str, portal_url: str, dry_run: bool
     ) -> None:
-        with self._tx() as db:
-            db.execute(
+        with self._db.transaction() as db:
+            db.run(
                 "INSERT INTO runs (id, plan_path, plan_sha256, portal_url, dry_run, started_at,"
                 " pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    str(plan_path),
-                    plan_sha256,
-                    portal_url,
-                    int(dry_run),
-                    now_iso(),
-                    os.getpid(),
-                    socket.gethostname(),
-                ),
+                run_id,
+                str(plan_path),
+                plan_sha256,
+                portal_url,
+                int(dry_run),
+                self._now_iso(),
+                os.getpid(),
+                socket.gethostname(),
             )
 
     def end_run(self, run_id: str, exit_code: int) -> None:
-        with self._tx() as db:
-            db.execute(
+        with self._db.transaction() as db:
+            db.run(
                 "UPDATE runs SET ended_at = ?, exit_code = ? WHERE id = ?",
-                (now_iso(), exit_code, run_id),
+                self._now_iso(),
+                exit_code,
+                run_id,
             )
 
     def run(self, run_id: str) -> RunRow | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        with self._db.read() as db:
+            row = db.one("SELECT * FROM runs WHERE id = ?", run_id)
         if row is None:
             return None
         return RunRow(
@@ -192,57 +306,109 @@ class Journal:
 
     def reopen_run(self, run_id: str) -> None:
         """A resumed run is running again: clear its end."""
-        with self._tx() as db:
-            db.execute(
+        with self._db.transaction() as db:
+            db.run(
                 "UPDATE runs SET ended_at = NULL, exit_code = NULL, pid = ? WHERE id = ?",
-                (os.getpid(), run_id),
+                os.getpid(),
+                run_id,
             )
 
     # -- transactions -----------------------------------------------------------------------
     def add_transaction(
         self, run_id: str, numero_rejete: str, nouveau_numero: str, correction: dict[str, Any]
     ) -> int:
-        with self._tx() as db:
-            cur = db.execute(
+        with self._db.transaction() as db:
+            row = db.one(
                 "INSERT INTO transactions (run_id, numero_rejete, nouveau_numero, correction,"
                 " updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (run_id, numero_rejete)"
                 " DO UPDATE SET updated_at = excluded.updated_at"
                 " RETURNING id",
-                (
-                    run_id,
-                    numero_rejete,
-                    nouveau_numero,
-                    json.dumps(correction, default=str),
-                    now_iso(),
-                ),
+                run_id,
+                numero_rejete,
+                nouveau_numero,
+                json.dumps(correction, default=str),
+                self._now_iso(),
             )
-            return int(cur.fetchone()[0])
+        assert row is not None
+        return int(row["id"])
 
     def claim_next(self, run_id: str, worker: str) -> TransactionRow | None:
-        """Atomically take the next pending transaction for ``worker``."""
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT id FROM transactions WHERE run_id = ? AND state = 'pending'"
-                " ORDER BY id LIMIT 1",
-                (run_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute(
-                "UPDATE transactions SET state = 'claimed', worker = ?, updated_at = ?"
-                " WHERE id = ?",
-                (worker, now_iso(), row["id"]),
-            )
-        return self.transaction(int(row["id"]))
+        """Atomically take, for ``worker``, the next pending transaction, or a claimed one
+        whose lease has expired; None when there is none.
 
-    def describe_transaction(self, transaction_id: int, motif: str, commentaire: str) -> None:
-        """Record the rejection's motive and comment as read on the portal."""
-        with self._tx() as db:
-            db.execute(
-                "UPDATE transactions SET motif = ?, commentaire = ? WHERE id = ?",
-                (motif, commentaire, transaction_id),
+        The claim lasts :attr:`lease_s` seconds unless renewed (:meth:`heartbeat`).
+        """
+        owner = machine_id(worker)
+        with self._db.transaction() as db:
+            now = self._now()
+            picked = db.one(
+                "SELECT id, state, machine FROM transactions WHERE run_id = ?"
+                " AND (state = 'pending' OR (state = 'claimed' AND lease_until < ?))"
+                f" ORDER BY id LIMIT 1{self._db.skip_locked}",
+                run_id,
+                now,
             )
+            if picked is None:
+                return None
+            db.run(
+                "UPDATE transactions SET state = 'claimed', worker = ?, machine = ?,"
+                " lease_until = ?, updated_at = ? WHERE id = ?",
+                worker,
+                owner,
+                now + self.lease_s,
+                _iso(now),
+                picked["id"],
+            )
+            row = db.one("SELECT * FROM transactions WHERE id = ?", picked["id"])
+        assert row is not None
+        claimed = _transaction_row(row)
+        with self._owners_lock:
+            self._owners[claimed.id] = owner
+        if picked["state"] == State.CLAIMED:
+            logger.warning(
+                "{} : bail de {} expiré, transaction reprise par {}",
+                claimed.numero_rejete,
+                picked["machine"],
+                owner,
+            )
+        return claimed
+
+    def heartbeat(self, transaction_id: int, worker: str) -> bool:
+        """Renew ``worker``'s lease on the transaction; False when it no longer holds it
+        (taken over after its lease expired, released, or finished): stop before the next
+        action on the portal."""
+        with self._db.transaction() as db:
+            renewed = db.run(
+                "UPDATE transactions SET lease_until = ?"
+                " WHERE id = ? AND state = 'claimed' AND machine = ?",
+                self._now() + self.lease_s,
+                transaction_id,
+                machine_id(worker),
+            )
+        return renewed == 1
+
+    def _held_by(self, owner: str | None) -> tuple[str, tuple[str, ...]]:
+        """The condition (and its parameter) that the transaction is still ``owner``'s."""
+        if owner is None:
+            return "", ()
+        return " AND state = 'claimed' AND machine = ?", (owner,)
+
+    def describe_transaction(
+        self, transaction_id: int, motif: str, commentaire: str, *, worker: str | None = None
+    ) -> bool:
+        """Record the rejection's motive and comment as read on the portal; False (nothing
+        written) when the lease was lost."""
+        held, owner = self._held_by(self._owner(transaction_id, worker))
+        with self._db.transaction() as db:
+            written = db.run(
+                f"UPDATE transactions SET motif = ?, commentaire = ? WHERE id = ?{held}",
+                motif,
+                commentaire,
+                transaction_id,
+                *owner,
+            )
+        return written == 1
 
     def finish_transaction(
         self,
@@ -253,73 +419,131 @@ class Journal:
         duration_s: float = 0.0,
         *,
         server_s: float = 0.0,
-    ) -> None:
+        worker: str | None = None,
+    ) -> bool:
+        """Store a final state; False (nothing written) when the lease was lost."""
         if state not in FINAL_STATES:
             raise ValueError(f"état final inconnu : {state}")
         state = State(state)
-        with self._tx() as db:
-            db.execute(
+        held, owner = self._held_by(self._owner(transaction_id, worker))
+        with self._db.transaction() as db:
+            written = db.run(
                 "UPDATE transactions SET state = ?, message = ?, new_invoice_status = ?,"
-                " duration_s = duration_s + ?, server_s = server_s + ?, updated_at = ?"
-                " WHERE id = ?",
-                (
-                    state,
-                    message,
-                    new_invoice_status,
-                    duration_s,
-                    server_s,
-                    now_iso(),
-                    transaction_id,
-                ),
+                " duration_s = duration_s + ?, server_s = server_s + ?, updated_at = ?,"
+                f" lease_until = NULL WHERE id = ?{held}",
+                state.value,
+                message,
+                new_invoice_status,
+                duration_s,
+                server_s,
+                self._now_iso(),
+                transaction_id,
+                *owner,
             )
+        return written == 1
 
-    def postpone(self, transaction_id: int, message: str, duration_s: float = 0.0) -> None:
-        """A system failure outlasted the retries: back to pending, for a resume."""
-        with self._tx() as db:
-            db.execute(
-                "UPDATE transactions SET state = 'pending', worker = NULL, message = ?,"
-                " duration_s = duration_s + ?, updated_at = ? WHERE id = ?",
-                (message, duration_s, now_iso(), transaction_id),
+    def postpone(
+        self,
+        transaction_id: int,
+        message: str,
+        duration_s: float = 0.0,
+        *,
+        worker: str | None = None,
+    ) -> bool:
+        """Back to pending, for a resume or another worker (a stop, or a system failure that
+        outlasted the retries); False (nothing written) when the lease was lost."""
+        held, owner = self._held_by(self._owner(transaction_id, worker))
+        with self._db.transaction() as db:
+            written = db.run(
+                "UPDATE transactions SET state = 'pending', worker = NULL, machine = NULL,"
+                " lease_until = NULL, message = ?, duration_s = duration_s + ?, updated_at = ?"
+                f" WHERE id = ?{held}",
+                message,
+                duration_s,
+                self._now_iso(),
+                transaction_id,
+                *owner,
             )
+        return written == 1
 
-    def release_unfinished(self, run_id: str) -> int:
-        """Put claimed transactions back to pending (after a crash or a stop)."""
-        with self._tx() as db:
-            cur = db.execute(
-                "UPDATE transactions SET state = 'pending', worker = NULL, updated_at = ?"
-                " WHERE run_id = ? AND state = 'claimed'",
-                (now_iso(), run_id),
+    def release_unfinished(self, run_id: str, *, expired_only: bool = False) -> int:
+        """Put claimed transactions back to pending (after a crash or a stop); how many.
+
+        Every claim of the run by default, live lease or not: a single machine's run end or
+        resume. ``expired_only``: only those whose lease has expired (others may be working).
+        """
+        expired = " AND lease_until < ?" if expired_only else ""
+        with self._db.transaction() as db:
+            now = self._now()
+            released = db.run(
+                "UPDATE transactions SET state = 'pending', worker = NULL, machine = NULL,"
+                f" lease_until = NULL, updated_at = ? WHERE run_id = ? AND state = 'claimed'"
+                f"{expired}",
+                _iso(now),
+                run_id,
+                *((now,) if expired_only else ()),
             )
-            return cur.rowcount
+        return released
 
     def transaction(self, transaction_id: int) -> TransactionRow:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM transactions WHERE id = ?", (transaction_id,)
-            ).fetchone()
+        with self._db.read() as db:
+            row = db.one("SELECT * FROM transactions WHERE id = ?", transaction_id)
+        if row is None:
+            raise KeyError(transaction_id)
         return _transaction_row(row)
 
     def transactions(self, run_id: str) -> list[TransactionRow]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM transactions WHERE run_id = ? ORDER BY id", (run_id,)
-            ).fetchall()
+        with self._db.read() as db:
+            rows = db.all("SELECT * FROM transactions WHERE run_id = ? ORDER BY id", run_id)
         return [_transaction_row(r) for r in rows]
 
     # -- steps ------------------------------------------------------------------------------
-    def step_intent(self, transaction_id: int, step: str, before: dict[str, Any]) -> int:
-        """Write ahead: record that ``step`` is about to act. Returns the step row id."""
-        with self._tx() as db:
-            attempt = db.execute(
-                "SELECT COUNT(*) FROM steps WHERE transaction_id = ? AND step = ?",
-                (transaction_id, step),
-            ).fetchone()[0]
-            cur = db.execute(
-                "INSERT INTO steps (transaction_id, step, attempt, intent_at, before)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (transaction_id, step, attempt + 1, now_iso(), json.dumps(before, default=str)),
+    def step_intent(
+        self,
+        transaction_id: int,
+        step: str,
+        before: dict[str, Any],
+        *,
+        worker: str | None = None,
+    ) -> int:
+        """Write ahead: record that ``step`` is about to act. Returns the step row id.
+
+        Renews the lease. Raises :class:`LeaseLost` (nothing written) when the lease was
+        lost: the action must not happen.
+        """
+        owner = self._owner(transaction_id, worker)
+        with self._db.transaction() as db:
+            now = self._now()
+            if owner is not None:
+                holder = db.one(
+                    f"SELECT state, machine FROM transactions WHERE id = ?{self._db.for_update}",
+                    transaction_id,
+                )
+                if holder is None or holder["state"] != State.CLAIMED or holder["machine"] != owner:
+                    # Raised inside the transaction: it is rolled back, nothing was written.
+                    raise LeaseLost(transaction_id, owner, holder["machine"] if holder else None)
+                db.run(
+                    "UPDATE transactions SET lease_until = ? WHERE id = ?",
+                    now + self.lease_s,
+                    transaction_id,
+                )
+            counted = db.one(
+                "SELECT COUNT(*) AS n FROM steps WHERE transaction_id = ? AND step = ?",
+                transaction_id,
+                step,
             )
-            return int(cur.lastrowid or 0)
+            attempt = int(counted["n"]) if counted else 0
+            row = db.one(
+                "INSERT INTO steps (transaction_id, step, attempt, intent_at, before)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                transaction_id,
+                step,
+                attempt + 1,
+                _iso(now),
+                json.dumps(before, default=str),
+            )
+        assert row is not None
+        return int(row["id"])
 
     def step_result(
         self,
@@ -331,26 +555,26 @@ class Journal:
         before: dict[str, Any] | None = None,
         portal_messages: tuple[str, ...] = (),
     ) -> None:
-        with self._tx() as db:
-            db.execute(
+        """Record what a step did. Always written, lease or not: it completes this worker's
+        own step row with what happened on the portal."""
+        with self._db.transaction() as db:
+            db.run(
                 "UPDATE steps SET result_at = ?, outcome = ?, message = ?, after = ?,"
                 " before = COALESCE(?, before), portal_messages = ? WHERE id = ?",
-                (
-                    now_iso(),
-                    outcome,
-                    message,
-                    json.dumps(after, default=str),
-                    json.dumps(before, default=str) if before is not None else None,
-                    json.dumps(list(portal_messages)),
-                    step_id,
-                ),
+                self._now_iso(),
+                outcome,
+                message,
+                json.dumps(after, default=str),
+                json.dumps(before, default=str) if before is not None else None,
+                json.dumps(list(portal_messages)),
+                step_id,
             )
 
     def steps(self, transaction_id: int) -> list[StepRow]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM steps WHERE transaction_id = ? ORDER BY id", (transaction_id,)
-            ).fetchall()
+        with self._db.read() as db:
+            rows = db.all(
+                "SELECT * FROM steps WHERE transaction_id = ? ORDER BY id", transaction_id
+            )
         return [
             StepRow(
                 step=r["step"],
@@ -366,8 +590,83 @@ class Journal:
             for r in rows
         ]
 
+    # -- session slots ----------------------------------------------------------------------
+    def acquire_session_slot(
+        self, account: str, max_sessions: int, worker: str
+    ) -> SessionSlot | None:
+        """Take one of ``account``'s ``max_sessions`` session slots for ``worker``, for
+        :attr:`lease_s` seconds; None when that many are live (on any machine).
 
-def _transaction_row(row: sqlite3.Row) -> TransactionRow:
+        Expired slots are free again. The count and the take are one atomic step across
+        every connection and machine (the same ``max_sessions`` everywhere is assumed: the
+        cap holds for the caller's value).
+        """
+        if max_sessions < 1:
+            raise ValueError(f"nombre de sessions invalide : {max_sessions}")
+        owner = machine_id(worker)
+        with self._db.transaction() as db:
+            self._db.lock(db, f"session-slots:{account}")
+            now = self._now()
+            db.run("DELETE FROM session_slots WHERE account = ? AND lease_until < ?", account, now)
+            used = {
+                int(r["slot"])
+                for r in db.all("SELECT slot FROM session_slots WHERE account = ?", account)
+            }
+            if len(used) >= max_sessions:
+                return None
+            number = min(set(range(1, len(used) + 2)) - used)
+            slot = SessionSlot(account, number, owner, now + self.lease_s)
+            db.run(
+                "INSERT INTO session_slots (account, slot, machine, lease_until, acquired_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                account,
+                number,
+                owner,
+                slot.lease_until,
+                _iso(now),
+            )
+        return slot
+
+    def renew_session_slot(self, slot: SessionSlot) -> bool:
+        """Extend ``slot``'s lease by :attr:`lease_s` from now; False when its holder lost it
+        (expired and taken by another, or released): close that session."""
+        with self._db.transaction() as db:
+            renewed = db.run(
+                "UPDATE session_slots SET lease_until = ?"
+                " WHERE account = ? AND slot = ? AND machine = ?",
+                self._now() + self.lease_s,
+                slot.account,
+                slot.number,
+                slot.machine,
+            )
+        return renewed == 1
+
+    def release_session_slot(self, slot: SessionSlot) -> bool:
+        """Give ``slot`` back; False when its holder had already lost it."""
+        with self._db.transaction() as db:
+            released = db.run(
+                "DELETE FROM session_slots WHERE account = ? AND slot = ? AND machine = ?",
+                slot.account,
+                slot.number,
+                slot.machine,
+            )
+        return released == 1
+
+    def session_slots(self, account: str) -> list[SessionSlot]:
+        """``account``'s live slots, by number."""
+        with self._db.read() as db:
+            rows = db.all(
+                "SELECT * FROM session_slots WHERE account = ? AND lease_until >= ? ORDER BY slot",
+                account,
+                self._now(),
+            )
+        return [
+            SessionSlot(r["account"], int(r["slot"]), r["machine"], float(r["lease_until"]))
+            for r in rows
+        ]
+
+
+def _transaction_row(row: Row) -> TransactionRow:
     return TransactionRow(
         id=int(row["id"]),
         numero_rejete=row["numero_rejete"],
@@ -381,4 +680,6 @@ def _transaction_row(row: sqlite3.Row) -> TransactionRow:
         duration_s=float(row["duration_s"]),
         server_s=float(row["server_s"]),
         worker=row["worker"],
+        machine=row["machine"],
+        lease_until=float(row["lease_until"]) if row["lease_until"] is not None else None,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from robot.setup import chromium, dovecot
+from robot.setup import chromium, dovecot, postgresql
 
 
 def main() -> int:
     code = chromium.main()
     dovecot.main()  # tests only: never fails the set-up
+    postgresql.main()  # the PostgreSQL journal's tests: never fails the set-up
     return code
 
 
