@@ -1,4 +1,5 @@
-"""Business flows for one rejected invoice, composed from page objects; each step idempotent."""
+"""Business flows for one invoice of the work list (rejected, suspended, to recycle), composed
+from page objects; each step idempotent."""
 
 from scenarios.collect import collect_rejections
 from scenarios.model import (
@@ -7,6 +8,7 @@ from scenarios.model import (
     HistoryEntry,
     InvoiceLine,
     InvoiceRecord,
+    Kind,
     Outcome,
     PortalChanged,
     PortalError,
@@ -26,6 +28,7 @@ __all__ = [
     "HistoryEntry",
     "InvoiceLine",
     "InvoiceRecord",
+    "Kind",
     "Outcome",
     "PortalChanged",
     "PortalError",

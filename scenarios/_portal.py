@@ -67,28 +67,54 @@ def open_rejected(
     goes straight to ``url`` when known (a link read on the portal earlier) and it shows that
     invoice; otherwise « Rechercher » by number and the result with the status « Rejetée ».
     """
+    return open_invoice(page, numero, url, (REJECTED,), shown=shown)
+
+
+def open_invoice(
+    page: Page,
+    numero: str,
+    url: str,
+    statuses: tuple[str, ...],
+    *,
+    shown: InvoiceRecord | None = None,
+) -> tuple[InvoicePage, InvoiceRecord]:
+    """The consultation page of the invoice ``numero`` in one of ``statuses`` (display labels,
+    the first preferred), and what it shows; see :func:`open_rejected`. BusinessError naming
+    the statuses found when the portal has no such invoice in one of them."""
     invoice = InvoicePage(page)
     if (
         shown is not None
         and shown.url
         and _same_document(page.url, shown.url)
         and shown.numero.casefold() == numero.casefold()
-        and shown.statut == REJECTED
+        and shown.statut in statuses
     ):
         return invoice, shown
     if url:
         # Already showing it (the previous step ended there): read it, no reload.
         here = _same_document(page.url, url) and invoice.info_region.count() > 0
         record = (invoice if here else invoice.goto(url)).read()
-        if record.numero.casefold() == numero.casefold() and record.statut == REJECTED:
+        if record.numero.casefold() == numero.casefold() and record.statut in statuses:
             return invoice, record
     rows = search_number(page, numero)
-    rejected = [row for row in rows if row.statut == REJECTED]
-    if not rejected:
-        statuses = ", ".join(sorted({row.statut for row in rows})) or "aucune facture"
-        raise BusinessError(f"La facture {numero} n'est pas rejetée sur le portail ({statuses}).")
-    invoice = SearchPage(page).open_row(rejected[0])
+    matching = sorted(
+        (row for row in rows if row.statut in statuses), key=lambda r: statuses.index(r.statut)
+    )
+    if not matching:
+        found = ", ".join(sorted({row.statut for row in rows})) or "aucune facture"
+        wanted = " ou ".join(f"« {s} »" for s in statuses)
+        raise BusinessError(
+            f"La facture {numero} n'est pas {wanted} sur le portail ({found})."
+            if len(statuses) > 1
+            else f"La facture {numero} n'est pas {_adjective(statuses[0])} sur le portail "
+            f"({found})."
+        )
+    invoice = SearchPage(page).open_row(matching[0])
     return invoice, invoice.read()
+
+
+def _adjective(statut: str) -> str:
+    return statut.lower() if statut != "À recycler" else "à recycler"
 
 
 def _same_document(current: str, wanted: str) -> bool:

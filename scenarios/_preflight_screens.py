@@ -34,12 +34,14 @@ from pages import (
 )
 from pages.errors import first_line
 from pages.navigation import forget_urls
-from scenarios.model import PortalError, ScenarioError, SessionLost
+from scenarios.model import Kind, PortalError, ScenarioError, SessionLost
 
 Elements = dict[str, Locator]
 
 #: Status of the invoices whose consultation page shows the « Rejet » block.
 REJECTED = "Rejetée"
+SUSPENDED = Kind.SUSPENDED.label
+TO_RECYCLE = Kind.TO_RECYCLE.label
 
 _UNCHECKED = "non vérifié, l'écran « Facturation » étant inaccessible"
 
@@ -116,6 +118,10 @@ class Preflight:
         self.nav = Navigator(page, base_url)
         self.invoice_url = ""
         self.invoice_rejected = False
+        #: A suspended invoice and one to recycle listed in « Synthèse » (their forms are
+        #: opened, never submitted); "" when the work list has none.
+        self.suspended_url = ""
+        self.to_recycle_url = ""
         #: Why screens could not be reached when the portal was down or the session lost
         #: (not a changed portal: the run retries those).
         self.transient: list[BaseException] = []
@@ -135,6 +141,8 @@ class Preflight:
         if self.check("Rechercher", self.search_form):
             self.check("Rechercher › résultats", self.search_results)
         self.check("Consultation de la facture", self.invoice, optional=True)
+        self.check("Compléter une facture", self.completion_form, optional=True)
+        self.check("Recycler une facture", self.recycling_form, optional=True)
         self.check("Saisir une facture", self.entry_form)
         return self.rows
 
@@ -213,6 +221,8 @@ class Preflight:
         if synthese.table.count():
             elements.update(_columns(synthese.table, SynthesePage.COLUMNS))
             self._remember_invoice(synthese.table)
+            self.suspended_url = _first_link(synthese.table, SUSPENDED)
+            self.to_recycle_url = _first_link(synthese.table, TO_RECYCLE)
         return elements
 
     def space_tabs(self) -> Elements:
@@ -247,6 +257,26 @@ class Preflight:
             elements[f"Historique › {name}"] = locator
         return elements
 
+    def completion_form(self) -> Elements | None:
+        """« Compléter » on a suspended invoice, and its form (opened, never submitted).
+        Not checkable when « Synthèse » lists none, or none acknowledged (the button comes
+        after « Acquitter », which the preflight never clicks)."""
+        if not self.suspended_url:
+            return None
+        invoice = InvoicePage(self.page).goto(self.suspended_url)
+        if not invoice.complete_button.count():
+            return None
+        return invoice.open_completion().expected_elements()
+
+    def recycling_form(self) -> Elements | None:
+        """« Recycler » on an invoice to recycle, and its form (opened, never submitted)."""
+        if not self.to_recycle_url:
+            return None
+        invoice = InvoicePage(self.page).goto(self.to_recycle_url)
+        if not invoice.recycle_button.count():
+            return {"« Recycler »": invoice.recycle_button}  # counted here: missing
+        return invoice.open_recycling().expected_elements()
+
     def entry_form(self) -> Elements:
         form: EntryForm = self.nav.entry_form()
         return form.expected_elements()
@@ -261,3 +291,9 @@ class Preflight:
                 self.invoice_url = str(links.first.evaluate("a => a.href"))
                 self.invoice_rejected = is_rejected
                 return
+
+
+def _first_link(table: Locator, statut: str) -> str:
+    """The link of the first invoice of ``table`` shown with the status ``statut`` ("")."""
+    links = table.get_by_role("row").filter(has_text=statut).get_by_role("link")
+    return str(links.first.evaluate("a => a.href")) if links.count() else ""

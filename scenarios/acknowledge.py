@@ -12,8 +12,9 @@ from collections.abc import Callable
 from playwright.sync_api import Page
 
 from pages import InvoiceRecord
-from scenarios._portal import open_rejected, translated
-from scenarios.model import BusinessError, Outcome, PortalError, Rejection, Step, StepResult
+from scenarios._portal import REJECTED, open_invoice, translated
+from scenarios.complete import SUSPENDED_STATUSES
+from scenarios.model import BusinessError, Kind, Outcome, PortalError, Rejection, Step, StepResult
 
 
 def acknowledge(
@@ -22,27 +23,48 @@ def acknowledge(
     *,
     dry_run: bool = False,
     check: Callable[[InvoiceRecord], object] | None = None,
+    kind: Kind | None = None,
 ) -> StepResult:
-    """Acknowledge ``rejection`` unless the portal already shows it acknowledged.
+    """Acknowledge ``rejection`` (a rejection, or a suspension) unless the portal already
+    shows it acknowledged — a completed invoice's suspension was acknowledged before.
 
     ``check`` is called with the rejected invoice as read, before the click (and in a dry
     run): the BusinessError it raises stops the transaction before anything changes.
+    ``kind``: the work the plan asks for (default: what the status read earlier says; a
+    resumed transaction may find its invoice « Complétée » already).
     """
     numero = rejection.numero
     url = rejection.link
+    suspended = (kind or rejection.kind) is Kind.SUSPENDED
+    statuses = SUSPENDED_STATUSES if suspended else (REJECTED,)
+    done, already, would = (
+        (
+            "Suspension acquittée.",
+            "Suspension déjà acquittée.",
+            f"La suspension de la facture {numero} serait acquittée.",
+        )
+        if suspended
+        else (
+            "Rejet acquitté.",
+            "Rejet déjà acquitté.",
+            f"Le rejet de la facture {numero} serait acquitté.",
+        )
+    )
     with translated(f"Acquittement de la facture {numero}"):
-        invoice, record = open_rejected(page, numero, url)
+        invoice, record = open_invoice(page, numero, url, statuses)
         before = {
             "statut": record.statut,
             "acquittee": record.acquittee,
             "motif": record.motif_rejet,
             "commentaire": record.commentaire_rejet,
         }
-        if record.acquittee:  # no click here: the next step checks before its own
+        if record.acquittee or record.statut not in (REJECTED, Kind.SUSPENDED.label):
+            # No click here (the next step checks before its own); a « Complétée » invoice
+            # had its suspension acknowledged before it was completed.
             return StepResult(
                 Step.ACKNOWLEDGE,
                 Outcome.ALREADY_DONE,
-                "Rejet déjà acquitté.",
+                already,
                 before=before,
                 after=before,
                 record=record,
@@ -53,7 +75,7 @@ def acknowledge(
             return StepResult(
                 Step.ACKNOWLEDGE,
                 Outcome.WOULD_DO,
-                f"Le rejet de la facture {numero} serait acquitté.",
+                would,
                 before=before,
                 record=record,
             )
@@ -69,7 +91,7 @@ def acknowledge(
     return StepResult(
         Step.ACKNOWLEDGE,
         Outcome.DONE,
-        "Rejet acquitté.",
+        done,
         before=before,
         after=after,
         portal_messages=tuple(said),

@@ -1,6 +1,7 @@
-"""Collect the rejections to handle: the rejection window and « Synthèse », merged.
+"""Collect the work list: the rejection window and « Synthèse », merged — rejected invoices
+whose rejection is not processed yet, suspended invoices and invoices to recycle.
 
-Read-only: nothing is acknowledged or processed here.
+Read-only: nothing is acknowledged, processed, completed or recycled here.
 """
 
 from __future__ import annotations
@@ -18,14 +19,21 @@ from pages import (
     WindowRow,
     parse_datetime,
 )
-from scenarios._portal import REJECTED, translated
-from scenarios.model import Rejection
+from scenarios._portal import translated
+from scenarios.model import Kind, Rejection
 
 _NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # unknown deposit date: last
 
 
 def collect_rejections(page: Page, *, details: bool = True) -> list[Rejection]:
-    """The rejected invoices whose rejection is not processed yet, oldest deposit first.
+    """The rejected invoices whose rejection is not processed yet, oldest deposit first."""
+    return collect_work(page, details=details, kinds=(Kind.REJECTED,))
+
+
+def collect_work(
+    page: Page, *, details: bool = True, kinds: tuple[Kind, ...] = tuple(Kind)
+) -> list[Rejection]:
+    """The invoices of the work list of the given ``kinds``, oldest deposit first.
 
     Reads the rejection window when the page shows it (motive, comment), then « Synthèse »
     over all its pages (acknowledged or not, amounts). With ``details``, opens each invoice's
@@ -33,24 +41,25 @@ def collect_rejections(page: Page, *, details: bool = True) -> list[Rejection]:
     Nothing is acknowledged; to reach « Synthèse » the window is closed (« Fermer », it comes
     back at the next login), or, when acknowledgment is compulsory, its links are followed.
     """
-    with translated("Lecture des rejets"):
-        window = {row.numero.casefold(): row for row in _window_rows(page)}
+    statuses = {kind.label for kind in kinds}
+    with translated("Lecture des factures à traiter"):
+        window = {row.numero.casefold(): row for row in _window_rows(page, statuses)}
         synthese = Navigator(page).synthese().rows()
         rejections = [
             _merge(row, window.get(row.numero.casefold()))
             for row in synthese
-            if row.statut == REJECTED
+            if row.statut in statuses
         ]
         if details:
             rejections = [_with_details(page, rejection, synthese) for rejection in rejections]
     return sorted(rejections, key=_deposit_order)
 
 
-def _window_rows(page: Page) -> list[WindowRow]:
+def _window_rows(page: Page, statuses: set[str]) -> list[WindowRow]:
     window = RejectionWindow(page)
     if not window.is_open():
         return []
-    return [row for row in window.rows() if row.statut == REJECTED]
+    return [row for row in window.rows() if row.statut in statuses]
 
 
 def _merge(row: SyntheseRow, seen: WindowRow | None) -> Rejection:

@@ -93,6 +93,20 @@ class Step(StrEnum):
     COMPLETE = "complete"
     RECYCLE = "recycle"
 
+    @property
+    def label(self) -> str:
+        """In French, as the summary and the report name it (the portal's button)."""
+        return _STEP_LABELS[self]
+
+
+_STEP_LABELS = {
+    Step.ACKNOWLEDGE: "Acquitter",
+    Step.PROCESS: "Traiter le rejet",
+    Step.REISSUE: "Réémettre",
+    Step.COMPLETE: "Compléter",
+    Step.RECYCLE: "Recycler",
+}
+
 
 class Outcome(StrEnum):
     """What a step ended with."""
@@ -106,7 +120,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Rejection:
-    """A rejected invoice as the portal shows it (window, Synthèse, consultation page)."""
+    """An invoice of the work list as the portal shows it (window, Synthèse, consultation
+    page): a rejected one — the name — or a suspended one, or one to recycle (``kind``)."""
 
     numero: str
     destinataire: str = ""
@@ -118,6 +133,11 @@ class Rejection:
     montant_ttc: Decimal | None = None
     invoice: InvoiceRecord | None = None
     url: str = ""  # the link of its number, as read on the portal
+
+    @property
+    def kind(self) -> Kind | None:
+        """The work its status on the portal asks for (None: no work)."""
+        return Kind.of_status(self.statut)
 
     @property
     def link(self) -> str:

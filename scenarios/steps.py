@@ -1,10 +1,14 @@
-"""The three steps of a transaction, in order. Each one reads the portal first, acts only if
-needed, then verifies on the portal; each returns a :class:`StepResult` and raises
-``BusinessError`` (a person must look) or ``PortalError``/``SessionLost`` (retry).
+"""The steps of a transaction, in order: for a rejected invoice acknowledge, process,
+reissue; for a suspended one acknowledge, complete; for one to recycle, recycle. Each one
+reads the portal first, acts only if needed, then verifies on the portal; each returns a
+:class:`StepResult` and raises ``BusinessError`` (a person must look) or
+``PortalError``/``SessionLost`` (retry).
 
-    acknowledge(page, rejection, *, dry_run=False) -> StepResult
-    process(page, rejection, *, dry_run=False, shown=None) -> StepResult
+    acknowledge(page, item, *, dry_run=False, check=None) -> StepResult
+    process(page, rejection, *, dry_run=False, shown=None, check=None) -> StepResult
     reissue(page, rejection, correction, *, dry_run=False) -> StepResult
+    complete(page, item, correction, *, dry_run=False) -> StepResult
+    recycle(page, item, correction, *, dry_run=False) -> StepResult
 
 A step may hand what it read to the next (``StepResult.record``: the consultation page as it
 left it): ``process(..., shown=record)`` starts from it while the page still shows it, and
@@ -14,7 +18,9 @@ left it): ``process(..., shown=record)`` starts from it while the page still sho
 from __future__ import annotations
 
 from scenarios.acknowledge import acknowledge
+from scenarios.complete import complete
 from scenarios.process import process
+from scenarios.recycle import recycle
 from scenarios.reissue import reissue
 
-__all__ = ["acknowledge", "process", "reissue"]
+__all__ = ["acknowledge", "complete", "process", "recycle", "reissue"]

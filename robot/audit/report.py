@@ -71,7 +71,8 @@ class RunFacts:
 
 @dataclass(frozen=True)
 class InvoiceSection:
-    """One rejected invoice as the report shows it."""
+    """One invoice of the plan as the report shows it (``kind_label``: « Rejetée »,
+    « Suspendue » or « À recycler », the work it asked for)."""
 
     numero_rejete: str
     nouveau_numero: str
@@ -85,6 +86,43 @@ class InvoiceSection:
     screenshots: list[str] = field(default_factory=list)
     trace: str | None = None
     video: str | None = None
+    kind_label: str = "Rejetée"
+
+
+@dataclass(frozen=True)
+class FollowUpEntry:
+    """One invoice of the « Suivi » section (``chorus-robot suivi``): the invoice followed,
+    the plan row's invoice it comes from, the work's nature, the portal's status now, what
+    that status means (``verdict_label``; ``tone``: "ok" received, "waiting" on its way,
+    "attention" a person must act), and the motive and comment when it was sent back."""
+
+    numero: str
+    numero_origine: str
+    nature: str
+    statut: str
+    verdict_label: str
+    tone: str = "ok"
+    motif: str = ""
+    commentaire: str = ""
+    checked_at: datetime | str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpSection:
+    """The « Suivi » section: where the invoices the run sent stand on the portal."""
+
+    checked_at: datetime
+    portal_url: str
+    entries: list[FollowUpEntry] = field(default_factory=list)
+    conclusion: str = ""
+
+
+#: A follow-up entry's tone → the badge class it is shown with.
+FOLLOW_UP_CLASSES: dict[str, str] = {
+    "ok": "done",
+    "waiting": "would_do",
+    "attention": "business_failure",
+}
 
 
 def format_time(value: datetime | str | None) -> str:
@@ -158,8 +196,14 @@ def _screenshot_alt(numero: str, relative: str, index: int) -> str:
     return f"Capture d'écran {index} de la facture {numero} : {stem}"
 
 
-def render_report(run_dir: Path, facts: RunFacts, invoices: list[InvoiceSection]) -> Path:
-    """Write ``run_dir/report.html`` and return its path."""
+def render_report(
+    run_dir: Path,
+    facts: RunFacts,
+    invoices: list[InvoiceSection],
+    follow_up: FollowUpSection | None = None,
+) -> Path:
+    """Write ``run_dir/report.html`` and return its path (with the « Suivi » section when
+    ``follow_up`` is given)."""
     taken: set[str] = set()
     sections = [
         {
@@ -185,6 +229,8 @@ def render_report(run_dir: Path, facts: RunFacts, invoices: list[InvoiceSection]
             duration=_duration(facts.started_at, facts.ended_at),
             exit_label=EXIT_LABELS.get(facts.exit_code, "") if facts.exit_code is not None else "",
             generated_at=datetime.now(PARIS),
+            follow_up=follow_up,
+            follow_up_classes=FOLLOW_UP_CLASSES,
         )
     )
     target = run_dir / REPORT_NAME

@@ -15,6 +15,7 @@ SUMMARY_NAME = "summary.json"
 EVENTS_NAME = "events.jsonl"
 REPORT_NAME = "report.html"
 MANIFEST_NAME = "manifest.json"
+SUIVI_NAME = "suivi.csv"  # chorus-robot suivi: where the invoices a run sent stand now
 TRACES_DIR = "traces"
 SCREENSHOTS_DIR = "screenshots"
 VIDEOS_DIR = "videos"
@@ -48,6 +49,10 @@ class RunDir:
     @property
     def events(self) -> Path:
         return self.root / EVENTS_NAME
+
+    @property
+    def suivi(self) -> Path:
+        return self.root / SUIVI_NAME
 
     @property
     def traces(self) -> Path:

@@ -17,15 +17,15 @@ from loguru import logger
 
 from robot.audit.rundir import RunDir
 from robot.cli.audit import audit_app
-from robot.cli.common import console, err_console, execute_plan, journal_path
+from robot.cli.common import console, err_console, execute_plan, run_lock
 from robot.cli.french import FrenchCommand, FrenchGroup
 from robot.config import Config, ConfigError, load_config
 from robot.errors import EXIT_LOCKED, EXIT_REFUSED, EXIT_SYSTEM, exit_code_for, first_line
 from robot.logs import configure_logging
 from robot.plan import Plan, PlanError, load_plan
 from robot.portal import open_portal
-from robot.run.journal import Journal
-from robot.run.lock import LockHeld, RunLock
+from robot.run.journal import journal_target, open_journal
+from robot.run.lock import LockHeld
 from robot.run.notify import notify
 
 app = typer.Typer(
@@ -53,9 +53,9 @@ def _config() -> Config:
         raise _refuse("Configuration invalide", list(exc.problems)) from None
 
 
-def _plan(path: Path) -> Plan:
+def _plan(path: Path, base_dir: Path | None = None) -> Plan:
     try:
-        return load_plan(path)
+        return load_plan(path, base_dir=base_dir)
     except PlanError as exc:
         raise _refuse(
             f"Plan refusé : {len(exc.issues)} erreur(s)",
@@ -123,13 +123,12 @@ def run(
 
 def _check_lock(config: Config) -> None:
     """Refuse at once (exit 4) when another run holds the journal, before anything else."""
-    lock = RunLock(journal_path(config), "vérification")
     try:
-        lock.acquire()
+        with run_lock(config, "vérification"):
+            pass
     except LockHeld as exc:
         err_console.print(f"[red]{exc}[/red] Rien n'a été fait.")
         raise typer.Exit(EXIT_LOCKED) from None
-    lock.release()
 
 
 def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Plan, bool]:
@@ -140,7 +139,7 @@ def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Pla
         raise _refuse(
             "Reprise impossible", [f"{folder} : ce n'est pas le dossier d'un run (plan absent)"]
         )
-    journal = Journal(journal_path(config))
+    journal = open_journal(config)
     try:
         recorded = journal.run(run_dir.run_id)
     finally:
@@ -148,21 +147,22 @@ def _resumable(config: Config, folder: Path, dry_run: bool) -> tuple[RunDir, Pla
     if recorded is None:
         raise _refuse(
             "Reprise impossible",
-            [f"{folder} : run inconnu du journal {journal_path(config)}"],
+            [f"{folder} : run inconnu du journal {journal_target(config)}"],
         )
     _check_lock(config)
-    return run_dir, _plan(plans[0]), recorded.dry_run or dry_run
+    # The copy is read with the original plan's folder: its attachments are named from there.
+    return run_dir, _plan(plans[0], Path(recorded.plan_path).parent), recorded.dry_run or dry_run
 
 
-@app.command(cls=FrenchCommand)
-def rejections(
+@app.command("synthese", cls=FrenchCommand)
+def synthese(
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Écrire un modèle de plan à compléter (CSV ou JSON)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
 ) -> None:
-    """Lister les factures rejetées ; écrire un modèle de plan à compléter."""
+    """Lister les factures à traiter (rejetées, suspendues, à recycler) et écrire un plan."""
     from robot.cli.listing import list_rejections
 
     config = _config()
@@ -175,6 +175,10 @@ def rejections(
     finally:
         portal.close()
     raise typer.Exit(code)
+
+
+# The command's first name, kept working for scripts written before « synthese ».
+app.command("rejections", cls=FrenchCommand, hidden=True)(synthese)
 
 
 @app.command(cls=FrenchCommand)
@@ -231,6 +235,37 @@ def check_portal(
         raise typer.Exit(EXIT_SYSTEM)
     console.print(f"Le portail {portal.url} correspond aux écrans connus du robot.")
     raise typer.Exit(0)
+
+
+@app.command(
+    "suivi",
+    cls=FrenchCommand,
+    help=(
+        "Suivre, sans rien modifier sur le portail, les factures envoyées par un run.\n\n"
+        "Pour chaque facture terminée du run (la nouvelle facture d'une facture rejetée, la "
+        "même facture pour une facture suspendue ou à recycler) : son statut actuel, et le "
+        "motif si elle a de nouveau été renvoyée. Écrit suivi.csv dans le dossier du run, "
+        "ajoute la section « Suivi » au rapport et scelle de nouveau le dossier d'audit.\n\n"
+        "Code de sortie : 0 si chaque facture est au moins « Mise à disposition du "
+        "destinataire » (ou un statut suivant) ou « Complétée », ou encore en cours "
+        "(« Déposée », « En cours d'acheminement » : ce n'est pas un échec, relancez le suivi "
+        "plus tard) ; 1 si une facture est de nouveau « Rejetée », « Suspendue » ou « À "
+        "recycler », ou introuvable ; 2 si le dossier n'est pas celui d'un run terminé et "
+        "intact ; 3 si le portail a échoué."
+    ),
+)
+def suivi(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="Dossier du run (ex. runs/20261127-103000-a1b2).", show_default=False),
+    ],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal à l'écran.")] = False,
+) -> None:
+    """Suivre les factures envoyées par un run (lecture seule sur le portail)."""
+    from robot.cli.suivi import follow_run
+
+    config = _config()
+    raise typer.Exit(follow_run(config, run_dir, verbose=verbose))
 
 
 def main() -> None:

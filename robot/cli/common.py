@@ -6,7 +6,7 @@ import multiprocessing
 import shutil
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from types import FrameType
 
@@ -18,7 +18,7 @@ from robot.config import Config
 from robot.plan import Plan
 from robot.portal import PortalTarget
 from robot.run.bundle import finalize_bundle
-from robot.run.journal import Journal
+from robot.run.journal import Journal, journal_target, open_journal
 from robot.run.lock import RunLock
 from robot.run.outcomes import RunResult
 from robot.run.runner import Runner
@@ -30,8 +30,11 @@ console = Console() if Console().is_terminal else Console(width=160)
 err_console = Console(stderr=True)
 
 
-def journal_path(config: Config) -> Path:
-    return config.journal or config.output_dir / "journal.sqlite"
+def run_lock(config: Config, run_id: str) -> AbstractContextManager[object]:
+    """One run at a time on a journal file (exit 4 otherwise); a PostgreSQL journal is made to
+    be shared by several runs and machines, and needs no such lock."""
+    target = journal_target(config)
+    return RunLock(target, run_id) if isinstance(target, Path) else nullcontext()
 
 
 @contextmanager
@@ -67,8 +70,8 @@ def execute_plan(
     copy = run_dir.plan_copy(plan.path.suffix)
     if not copy.exists():
         shutil.copy2(plan.path, copy)
-    with RunLock(journal_path(config), run_dir.run_id):
-        journal = Journal(journal_path(config))
+    with run_lock(config, run_dir.run_id):
+        journal = open_journal(config)
         try:
             result = _run_with_progress(
                 config, portal, plan, run_dir, journal, dry_run, workers, resume

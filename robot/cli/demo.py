@@ -21,7 +21,7 @@ from robot.logs import configure_logging
 from robot.plan import load_plan
 from robot.plan.template import write_plan_template
 from robot.portal import open_portal
-from scenarios import Rejection
+from scenarios import Kind, Rejection
 
 _AMOUNT_MOTIVES = ("montant", "calcul", "tva")
 _ENGAGEMENT_MOTIVES = ("commande", "engagement", "contractuelle")
@@ -60,19 +60,38 @@ def _money(text: str) -> Decimal | None:
         return None
 
 
+#: A one-page PDF the demo joins to the suspended invoices it completes.
+_DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
 def _fr(amount: Decimal) -> str:
     return f"{amount:.2f}".replace(".", ",")
 
 
 def fill_demo_plan(path: Path, rejections: list[Rejection]) -> None:
-    """Fill the template as an accountant would: a new number and a correction per motive."""
+    """Fill the template as an accountant would: a new number and a correction per motive for
+    each rejected invoice; the supporting document asked for, with a word, for each suspended
+    one. Invoices to recycle are left out: which recipient is right is the accountant's to say.
+    """
     motives = {r.numero: r.motif.lower() for r in rejections}
+    kinds = {r.numero: r.kind for r in rejections}
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle, delimiter=";")
         fields = list(reader.fieldnames or [])
-        rows = list(reader)
+        rows = [row for row in reader if kinds.get(row["numero_rejete"]) is not Kind.TO_RECYCLE]
     for index, row in enumerate(rows, start=1):
         numero = row["numero_rejete"]
+        if kinds.get(numero) is Kind.SUSPENDED:
+            document = path.with_name(f"justificatif-{index}.pdf")
+            document.write_bytes(_DEMO_PDF)
+            row["piece_jointe"] = document.name
+            row["commentaire"] = "Pièce justificative demandée, jointe."
+            continue
         row["nouveau_numero"] = f"{numero[:15]}-R{index}"
         motive = motives.get(numero, "")
         ht, rate = _money(row.get("montant_ht", "")), _money(row.get("taux_tva", ""))

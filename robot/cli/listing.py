@@ -1,4 +1,5 @@
-"""``chorus-robot rejections``: list the rejections, and write a plan template to fill in."""
+"""``chorus-robot synthese`` (formerly ``rejections``): list the work list — rejected,
+suspended and to-recycle invoices — and write a plan template to fill in."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from robot.errors import EXIT_OK, EXIT_SYSTEM
 from robot.plan.template import write_plan_template
 from robot.portal import PortalTarget
 from scenarios import BusinessError, PortalError, Rejection
-from scenarios.collect import collect_rejections
+from scenarios.collect import collect_work
 
 
 def fetch_rejections(config: Config, portal: PortalTarget) -> list[Rejection]:
-    """Log in, read every rejection with its invoice's details, log out."""
+    """Log in, read every invoice of the work list with its details, log out."""
     with WorkSession(portal, settings_for(config)) as session:
         try:
-            return collect_rejections(session.page, details=True)
+            return collect_work(session.page, details=True)
         finally:
             session.logout()
 
@@ -34,12 +35,13 @@ def list_rejections(
     try:
         rejections = fetch_rejections(config, portal)
     except (PortalError, PlaywrightError, BusinessError) as exc:
-        logger.error("Lecture des rejets impossible : {}", exc)
-        console.print(f"[red]Lecture des rejets impossible : {exc}[/red]")
+        logger.error("Lecture des factures à traiter impossible : {}", exc)
+        console.print(f"[red]Lecture des factures à traiter impossible : {exc}[/red]")
         return EXIT_SYSTEM
-    table = Table(title=f"Factures rejetées sur {portal.url} : {len(rejections)}")
+    table = Table(title=f"Factures à traiter sur {portal.url} : {len(rejections)}")
     for column in (
         "Numéro",
+        "Statut",
         "Déposée le",
         "Destinataire",
         "Motif",
@@ -51,6 +53,7 @@ def list_rejections(
     for r in rejections:
         table.add_row(
             r.numero,
+            r.statut,
             r.date_depot,
             r.destinataire,
             r.motif,
@@ -62,7 +65,11 @@ def list_rejections(
     if out is not None:
         write_plan_template(rejections, out)
         console.print(
-            f"Modèle de plan écrit dans {out} : complétez la colonne « nouveau_numero » et les "
-            "corrections, puis lancez « chorus-robot run --plan " + str(out) + " »."
+            f"Modèle de plan écrit dans {out} : pour chaque facture rejetée, complétez "
+            "« nouveau_numero » et les corrections ; pour chaque facture suspendue, "
+            "« piece_jointe » (plusieurs : séparées par « | ») et/ou « commentaire » ; pour "
+            "chaque facture à recycler, le nouveau « siret_destinataire », « code_service » "
+            "et/ou « numero_engagement ». Retirez une ligne pour ne pas la traiter. Puis lancez "
+            "« chorus-robot run --plan " + str(out) + " »."
         )
     return EXIT_OK

@@ -33,7 +33,7 @@ from robot.plan._rules import (
     numero_is_valid,
     paris_today,
 )
-from scenarios.model import Correction
+from scenarios.model import Correction, Kind
 
 __all__ = [
     "ATTACHMENT_EXTENSIONS",
@@ -88,16 +88,25 @@ class Plan:
     def __iter__(self) -> Iterator[Correction]:
         return iter(self.corrections)
 
+    def kinds(self) -> tuple[Kind, ...]:
+        """The kinds of work the plan asks for, in :class:`Kind`'s order."""
+        asked = {correction.kind for correction in self.corrections}
+        return tuple(kind for kind in Kind if kind in asked)
 
-def load_plan(path: Path, *, today: date | None = None) -> Plan:
+
+def load_plan(path: Path, *, today: date | None = None, base_dir: Path | None = None) -> Plan:
     """Read and validate the plan at ``path``; raise :class:`PlanError` listing every problem.
 
-    ``today`` (default: today in Paris) is the day the new invoices will be issued: a new
-    number may not be that date written as a number, nor an invoice date after it.
+    Attachments are named relative to ``base_dir`` (default: the plan's folder; a run's copy
+    of its plan is read with the original plan's folder). ``today`` (default: today in Paris)
+    is the day the new invoices will be issued: a new number may not be that date written as
+    a number, nor an invoice date after it.
     """
     path = Path(path)
     raw = read_raw(path)
-    corrections, problems = check_rows(raw.rows, raw.columns, path.parent, today or paris_today())
+    corrections, problems = check_rows(
+        raw.rows, raw.columns, base_dir or path.parent, today or paris_today()
+    )
     problems = raw.problems + problems
     if problems:
         # By line, then in the columns' order; other « columns » (unknown names in the

@@ -1,6 +1,10 @@
-"""A plan template to fill in: one row per rejection, current values prefilled.
+"""A plan template to fill in: one row per invoice of the work list, with its ``statut``.
 
-The accountant only has to type each ``nouveau_numero`` (and change what must change). The CSV
+For a rejected invoice the current values are prefilled: the accountant only has to type its
+``nouveau_numero`` (and change what must change). For a suspended one, the accountant names
+the attachments (``piece_jointe``, several separated by « | ») and/or a ``commentaire``; for
+one to recycle, the new ``siret_destinataire``, ``code_service`` and/or
+``numero_engagement``: those rows start with their correction columns empty. The CSV
 is written for Excel in French: ``;`` delimiter, UTF-8 with BOM, CRLF, decimal comma. A
 template whose new numbers are filled in loads with :func:`robot.plan.load_plan` and yields
 corrections equal to the rejected invoices' current values.
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from robot.plan._csv import COLUMNS
 from robot.plan._rules import french_rate, parse_mode
-from scenarios.model import Rejection
+from scenarios.model import Kind, Rejection
 
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -62,6 +66,8 @@ def _row(rejection: Rejection, *, french: bool) -> dict[str, str]:
         motif_rejet=_informational(rejection.motif),
         commentaire_rejet=_informational(rejection.commentaire),
     )
+    if rejection.kind not in (Kind.REJECTED, None):
+        return row  # completed or recycled: what changes is the accountant's to say
     ttc = invoice.montant_ttc if invoice and invoice.montant_ttc is not None else None
     row["montant_ttc"] = _amount(ttc if ttc is not None else rejection.montant_ttc, comma=french)
     if invoice is None:

@@ -29,7 +29,6 @@ from robot.run.outcomes import RunResult, TransactionOutcome
 from robot.run.summary import totals, write_summary_json
 from robot.secrets import registered
 
-STEP_LABELS = {"acknowledge": "Acquitter", "process": "Traiter le rejet", "reissue": "Réémettre"}
 OUTCOME_LABELS = {
     "done": "fait",
     "already_done": "déjà fait (constaté sur le portail)",
@@ -46,13 +45,16 @@ def robot_version() -> str:
         return "inconnue"
 
 
-def _section(run_dir: Path, t: TransactionOutcome) -> InvoiceSection:
+def invoice_section(run_dir: Path, t: TransactionOutcome) -> InvoiceSection:
+    """One transaction as the report shows it (the end of a run, and « suivi »)."""
+
     def rel(path: Path) -> str:
         return path.relative_to(run_dir).as_posix()
 
     return InvoiceSection(
         numero_rejete=t.numero_rejete,
         nouveau_numero=t.nouveau_numero,
+        kind_label=t.kind.label,
         motif=t.motif,
         commentaire=t.commentaire,
         correction=t.correction,
@@ -62,7 +64,7 @@ def _section(run_dir: Path, t: TransactionOutcome) -> InvoiceSection:
         timeline=[
             TimelineEntry(
                 time=moment,
-                step_label=STEP_LABELS.get(step.step.value, step.step.value),
+                step_label=step.step.label,
                 outcome_label=OUTCOME_LABELS.get(step.outcome.value, step.outcome.value),
                 message=step.message,
             )
@@ -91,7 +93,7 @@ def finalize_bundle(
         totals=totals(result),
         exit_code=result.exit_code,
     )
-    render_report(run_dir, facts, [_section(run_dir, t) for t in result.transactions])
+    render_report(run_dir, facts, [invoice_section(run_dir, t) for t in result.transactions])
     logger.remove()  # the run log is complete; it is swept like every other file
     secrets = registered()
     redact_tree(run_dir, secrets)

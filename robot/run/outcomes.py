@@ -12,7 +12,7 @@ from robot.browser.recording import safe_name
 from robot.errors import EXIT_BUSINESS, EXIT_OK, EXIT_SYSTEM
 from robot.run.journal import Journal, StepRow
 from robot.run.states import NEEDS_A_PERSON, UNFINISHED, State
-from scenarios import Outcome, Step, StepResult
+from scenarios import Kind, Outcome, Step, StepResult
 
 
 @dataclass
@@ -20,6 +20,7 @@ class TransactionOutcome:
     numero_rejete: str
     nouveau_numero: str
     state: State
+    kind: Kind = Kind.REJECTED
     message: str = ""
     motif: str = ""
     commentaire: str = ""
@@ -100,6 +101,7 @@ def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[
                 numero_rejete=row.numero_rejete,
                 nouveau_numero=row.nouveau_numero,
                 state=row.state,
+                kind=Kind(row.correction.get("nature", Kind.REJECTED.value)),
                 message=row.message,
                 motif=row.motif,
                 commentaire=row.commentaire,

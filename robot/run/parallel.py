@@ -29,7 +29,7 @@ from robot.errors import first_line
 from robot.logs import configure_logging
 from robot.otp import make_otp_source
 from robot.portal import PortalTarget
-from robot.run.journal import Journal
+from robot.run.journal import Journal, JournalTarget
 from robot.run.states import State
 from robot.run.stopper import Stopper
 from robot.run.worker import Worker
@@ -44,7 +44,7 @@ class WorkerJob:
     config: Config
     portal: dict[str, Any]
     run_dir: Path
-    journal: Path
+    journal: JournalTarget
     run_id: str
     name: str
     corrections: dict[str, Correction]
@@ -88,7 +88,7 @@ def run_workers(
             config=config,
             portal=spec,
             run_dir=run_dir.root,
-            journal=journal.path,
+            journal=journal.target,
             run_id=run_dir.run_id,
             name=f"w{index + 1}",
             corrections=corrections,
@@ -159,7 +159,7 @@ def worker_main(job: WorkerJob, stop_event: Any, secrets_queue: Any) -> None:
         embedded=job.portal["embedded"],
         maildir=maildir,
     )
-    journal = Journal(job.journal)
+    journal = Journal(job.journal, lease_s=job.config.lease_s)
     recorder = Recorder(job.run_dir, trace=job.config.trace, video=job.config.video)
     try:
         with (

@@ -35,7 +35,7 @@ from robot.run.stopper import Stopper
 from robot.run.worker import Worker, correction_text
 from robot.timezone import PARIS
 from scenarios import BusinessError, Correction, PortalChanged, PortalError, Rejection
-from scenarios.collect import collect_rejections
+from scenarios.collect import collect_work
 from scenarios.preflight import assert_portal_matches
 
 Progress = Callable[[str, State], None]  # (invoice number, final state)
@@ -172,9 +172,9 @@ class Runner:
                     "collecte",
                     # Details are read by each transaction's steps: the collect stays short,
                     # so it completes even when sessions expire every few requests.
-                    lambda: collect_rejections(session.page, details=False),
+                    lambda: collect_work(session.page, details=False, kinds=plan.kinds()),
                 )
-                logger.info("{} facture(s) rejetée(s) à traiter sur le portail", len(rejections))
+                logger.info("{} facture(s) à traiter sur le portail", len(rejections))
                 by_number = {r.numero.casefold(): r for r in rejections}
                 corrections = self._register(plan, rejections)
                 session.release_memory()  # the pages read by the preflight and the collect

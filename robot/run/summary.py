@@ -40,21 +40,23 @@ def print_summary(console: Console, result: RunResult) -> None:
     """A table with one line per transaction, then the totals and where the output is."""
     title = "Simulation (aucune modification du portail)" if result.dry_run else "Résumé du run"
     table = Table(title=f"{title} {result.run_id}", show_lines=False)
-    table.add_column("Facture rejetée")
+    table.add_column("Facture")
+    table.add_column("Nature")
     table.add_column("Nouveau numéro")
-    table.add_column("Acquitter")
-    table.add_column("Traiter")
-    table.add_column("Réémettre")
+    table.add_column("Étapes")
     table.add_column("Résultat")
     table.add_column("Message", overflow="fold", max_width=60)
     for t in result.transactions:
-        steps = [_STEP_LABELS.get(s.outcome.value, s.outcome.value) for s in t.steps]
-        steps += ["—"] * (3 - len(steps))
+        steps = "\n".join(
+            f"{s.step.label} : {_STEP_LABELS.get(s.outcome.value, s.outcome.value)}"
+            for s in t.steps
+        )
         style = _STYLES.get(t.state, "")
         table.add_row(
             t.numero_rejete,
-            t.nouveau_numero,
-            *steps,
+            t.kind.label,
+            t.nouveau_numero or "—",
+            steps or "—",
             f"[{style}]{t.label}[/{style}]" if style else t.label,
             t.message,
         )
@@ -95,6 +97,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "transactions": [
             {
                 "numero_rejete": t.numero_rejete,
+                "nature": t.kind.value,
                 "nouveau_numero": t.nouveau_numero,
                 "state": t.state,
                 "message": t.message,

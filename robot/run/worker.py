@@ -9,6 +9,7 @@ failures stop that transaction only and are never retried.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,7 +24,7 @@ from robot.browser.recording import Recorder
 from robot.browser.session import WorkSession
 from robot.config import Config
 from robot.errors import first_line
-from robot.run.journal import Journal, TransactionRow
+from robot.run.journal import Journal, LeaseLost, TransactionRow, machine_id
 from robot.run.retries import with_retries
 from robot.run.states import SUCCEEDED, State
 from robot.run.stopper import Stopper
@@ -31,17 +32,56 @@ from scenarios import (
     BusinessError,
     Correction,
     InvoiceRecord,
+    Kind,
     Outcome,
     PortalError,
     Rejection,
     Step,
     StepResult,
 )
-from scenarios.lookup import find_rejection
+from scenarios.lookup import find_work_item, fits
 from scenarios.reissue import check_reissue
-from scenarios.steps import acknowledge, process, reissue
+from scenarios.steps import acknowledge, complete, process, recycle, reissue
 
 T = TypeVar("T")
+
+
+class LeaseKeeper:
+    """Renews a claimed transaction's lease while its worker carries it (a background thread,
+    every third of the lease): a step slowed by retries never lets the claim expire under a
+    live worker. ``lost`` turns True when the lease went to another worker; the worker then
+    stops before its next step (and the journal refuses its writes anyway)."""
+
+    def __init__(self, journal: Journal, transaction_id: int, worker: str) -> None:
+        self.journal = journal
+        self.transaction_id = transaction_id
+        self.worker = worker
+        self.lost = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"bail-{worker}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        while not self._done.wait(self.journal.lease_s / 3):
+            try:
+                held = self.journal.heartbeat(self.transaction_id, self.worker)
+            except Exception as exc:  # the journal is out of reach: the next step will say
+                logger.warning("renouvellement du bail impossible ({})", first_line(exc))
+                continue
+            if not held:
+                self.lost = True
+                logger.error(
+                    "Transaction {} : bail perdu (repris par un autre travailleur)",
+                    self.transaction_id,
+                )
+                return
 
 
 def correction_text(correction: Correction) -> dict[str, str]:
@@ -82,6 +122,8 @@ class Worker:
         self._since_recycle = 0
         #: Set when a system failure outlasted the retries: the portal is down, stop asking.
         self.halted = False
+        #: The lease of the transaction being carried (renewed in the background).
+        self.lease: LeaseKeeper | None = None
 
     def work(
         self,
@@ -97,7 +139,17 @@ class Worker:
             if row is None:
                 return
             correction = corrections[row.numero_rejete.casefold()]
-            self.carry(row, correction, rejections.get(row.numero_rejete.casefold()), dry_run)
+            with LeaseKeeper(self.journal, row.id, self.name) as lease:
+                self.lease = lease
+                try:
+                    self.carry(
+                        row, correction, rejections.get(row.numero_rejete.casefold()), dry_run
+                    )
+                except LeaseLost as exc:
+                    # Another worker holds it now: write nothing more, stop asking for work.
+                    logger.error("{}", exc)
+                    self.halted = True
+                    return
             self.on_done(self.journal.transaction(row.id))
             self._since_recycle += 1
             if self.config.recycle_every and self._since_recycle >= self.config.recycle_every:
@@ -122,16 +174,33 @@ class Worker:
             try:
                 if rejection is None:
                     rejection = self._with_retries(
-                        "recherche", lambda: find_rejection(self.session.page, row.numero_rejete)
+                        "recherche",
+                        lambda: find_work_item(
+                            self.session.page, row.numero_rejete, correction.kind
+                        ),
                     )
             except (PortalError, PlaywrightError) as exc:
                 state, message = State.SYSTEM_FAILURE, first_line(exc)
             else:
                 if rejection is None:
                     state = State.NOT_REJECTED
+                    what = (
+                        "une facture rejetée"
+                        if correction.kind is Kind.REJECTED
+                        else "une facture connue"
+                    )
                     message = (
-                        f"La facture {row.numero_rejete} n'est pas une facture rejetée sur le "
+                        f"La facture {row.numero_rejete} n'est pas {what} sur le "
                         "portail : ligne du plan ignorée, rien n'a été fait."
+                    )
+                    logger.warning(message)
+                elif not fits(rejection, correction.kind):
+                    state = State.BUSINESS_FAILURE
+                    message = (
+                        f"La ligne {correction.source_line} du plan décrit une facture "
+                        f"« {correction.kind.label} », mais le portail montre la facture "
+                        f"{row.numero_rejete} « {rejection.statut} » : rien n'a été fait. "
+                        "Corrigez la ligne du plan, puis relancez-le."
                     )
                     logger.warning(message)
                 else:
@@ -191,19 +260,35 @@ class Worker:
             # cannot apply stops here, with nothing half done on the portal.
             check_reissue(record, correction)
 
-        plan: list[tuple[Step, Callable[[], StepResult]]] = [
-            (
-                Step.ACKNOWLEDGE,
-                lambda: acknowledge(page(), rejection, dry_run=dry_run, check=check),
-            ),
-            (
-                Step.PROCESS,
-                lambda: process(page(), rejection, dry_run=dry_run, shown=shown(), check=check),
-            ),
-            (Step.REISSUE, lambda: reissue(page(), rejection, correction, dry_run=dry_run)),
-        ]
+        plan: list[tuple[Step, Callable[[], StepResult]]]
+        if correction.kind is Kind.SUSPENDED:
+            plan = [
+                (
+                    Step.ACKNOWLEDGE,
+                    lambda: acknowledge(page(), rejection, dry_run=dry_run, kind=Kind.SUSPENDED),
+                ),
+                (Step.COMPLETE, lambda: complete(page(), rejection, correction, dry_run=dry_run)),
+            ]
+        elif correction.kind is Kind.TO_RECYCLE:
+            plan = [
+                (Step.RECYCLE, lambda: recycle(page(), rejection, correction, dry_run=dry_run)),
+            ]
+        else:
+            plan = [
+                (
+                    Step.ACKNOWLEDGE,
+                    lambda: acknowledge(page(), rejection, dry_run=dry_run, check=check),
+                ),
+                (
+                    Step.PROCESS,
+                    lambda: process(page(), rejection, dry_run=dry_run, shown=shown(), check=check),
+                ),
+                (Step.REISSUE, lambda: reissue(page(), rejection, correction, dry_run=dry_run)),
+            ]
         results: list[StepResult] = []
         for step, action in plan:
+            if self.lease is not None and self.lease.lost:
+                raise LeaseLost(row.id, machine_id(self.name), None)
             if results and self.stopper.requested:
                 done = ", ".join(r.step.value for r in results)
                 logger.info("{} : arrêt demandé après l'étape {}", row.numero_rejete, done)

@@ -179,3 +179,21 @@ def test_preflight_when_the_session_ends_is_retried_not_a_change(
         assert_portal_matches(page, fresh_sandbox.url)
 
     assert not isinstance(caught.value, PortalChanged)
+
+
+def test_the_preflight_opens_the_completion_and_recycling_forms_without_submitting(
+    fresh_sandbox: RunningSandbox, page: Page
+) -> None:
+    fresh_sandbox.reset(seed_recycle=1)  # the fixed seed holds an acknowledged suspension
+    before = _state(fresh_sandbox)
+    log_in(page, fresh_sandbox)
+
+    rows = check_portal(page, fresh_sandbox.url)
+
+    screens = {row.page for row in rows}
+    assert {"Compléter une facture", "Recycler une facture"} <= screens, screens
+    for screen in ("Compléter une facture", "Recycler une facture"):
+        checked = [row for row in rows if row.page == screen]
+        assert len(checked) >= 2 and all(row.found for row in checked), checked
+    assert mismatches(rows) == []
+    assert _state(fresh_sandbox) == before  # opened, never submitted

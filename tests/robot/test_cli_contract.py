@@ -88,13 +88,13 @@ def test_second_run_on_the_same_journal_exits_4_and_names_the_holder(
     assert fresh_sandbox.invoice(numero)["acquittee"] is False
 
 
-def test_rejections_command_writes_a_plan_template_the_accountant_completes(
+def test_the_work_list_command_writes_a_plan_template_the_accountant_completes(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
     pending = {i["numero"] for i in fresh_sandbox.invoices("REJETEE") if not i["rejet_traite"]}
     template = tmp_path / "modele.csv"
 
-    result = robot_cli("rejections", "--out", str(template))
+    result = robot_cli("synthese", "--out", str(template))
 
     assert result.exit_code == 0, result.output
     for numero in pending:
@@ -103,10 +103,13 @@ def test_rejections_command_writes_a_plan_template_the_accountant_completes(
     completed = tmp_path / "complete.csv"
     lines = text.splitlines()
     header = lines[0].split(";")
-    column = header.index("nouveau_numero")
+    column, statut = header.index("nouveau_numero"), header.index("statut")
+    # The whole work list is there; the accountant keeps the rejected invoices (a row removed
+    # is a row not carried) and gives each a new number.
+    kept = [line.split(";") for line in lines[1:]]
+    assert {cells[statut] for cells in kept} >= {"Rejetée", "Suspendue", "À recycler"}
     rows = []
-    for index, line in enumerate(lines[1:], start=1):
-        cells = line.split(";")
+    for index, cells in enumerate((c for c in kept if c[statut] == "Rejetée"), start=1):
         cells[column] = f"NEUF-{index}"
         rows.append(";".join(cells))
     completed.write_text("\r\n".join([lines[0], *rows]) + "\r\n", encoding="utf-8-sig")

@@ -9,7 +9,14 @@ from robot.cli import app
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["run", "--help"], ["audit", "--help"], ["audit", "verify", "--help"]]
+    "args",
+    [
+        ["--help"],
+        ["run", "--help"],
+        ["audit", "--help"],
+        ["audit", "verify", "--help"],
+        ["rejections", "--help"],  # the work list command's former name still answers
+    ],
 )
 def test_help_has_no_english_left(args: list[str]) -> None:
     result = CliRunner().invoke(app, args, terminal_width=100)

@@ -14,7 +14,7 @@ from pathlib import Path
 from pages.records import InvoiceLine, InvoiceRecord
 from robot.plan import COLUMNS, load_plan
 from robot.plan.template import write_plan_template
-from scenarios.model import Correction, Rejection
+from scenarios.model import Correction, Kind, Rejection
 
 TODAY = date(2026, 3, 16)
 
@@ -193,3 +193,30 @@ def test_template_for_no_rejection_has_only_the_header(tmp_path: Path) -> None:
     write_plan_template([], path)
 
     assert path.read_bytes() == codecs.BOM_UTF8 + ";".join(COLUMNS).encode() + b"\r\n"
+
+
+def test_the_work_list_template_has_a_row_per_kind_that_loads_once_filled_in(
+    tmp_path: Path,
+) -> None:
+    suspended = dataclasses.replace(rejection("FAC-2026-0201"), statut="Suspendue")
+    to_recycle = dataclasses.replace(rejection("FAC-2026-0301"), statut="À recycler")
+    path = tmp_path / "plan.csv"
+    write_plan_template([rejection("FAC-2026-0101"), suspended, to_recycle], path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig")), delimiter=";"))
+
+    assert [row["statut"] for row in rows] == ["Rejetée", "Suspendue", "À recycler"]
+    corrections = [c for c in COLUMNS if c not in {"numero_rejete", "nouveau_numero"}]
+    informational = {"statut", "date_depot", "destinataire", "motif_rejet", "commentaire_rejet"}
+    for row in rows[1:]:  # what changes is the accountant's to say
+        assert all(row[c] == "" for c in corrections if c not in informational), row
+
+    rows[0]["nouveau_numero"] = "FAC-2026-0101-R"
+    rows[1]["commentaire"] = "Bon de livraison joint"
+    rows[2]["code_service"] = "SERV-FIN"
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS, delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    kinds = [c.kind for c in load_plan(path, today=TODAY).corrections]
+
+    assert kinds == [Kind.REJECTED, Kind.SUSPENDED, Kind.TO_RECYCLE]
