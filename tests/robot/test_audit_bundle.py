@@ -100,6 +100,15 @@ def audited_run(
     sandbox.reset()
 
 
+def _around(data: bytes, secret: bytes, width: int = 80) -> bytes:
+    at = data.find(secret)
+    return (
+        data[max(0, at - width) : at].replace(secret, b"<SECRET>")
+        + b"<SECRET>"
+        + data[at + len(secret) : at + len(secret) + width].replace(secret, b"<SECRET>")
+    )
+
+
 def _texts_of(run_dir: Path) -> Iterator[tuple[str, bytes]]:
     for file in run_dir.rglob("*"):
         if not file.is_file():
@@ -116,10 +125,13 @@ def test_a_run_that_logged_in_twice_leaves_no_secret_in_any_file(audited_run: Au
     log = (audited_run.run_dir / "run.log").read_text(encoding="utf-8")
     assert log.count("Connecté au portail") >= 2  # the forced expiry made it log in again
     assert len(audited_run.secrets) >= 4  # password, 2 codes, 2 session ids at least
+    kinds = ["mot de passe"] + ["secret"] * (len(audited_run.secrets) - 1)
     hits = [
-        name
+        # Which file, which secret (its position) and what surrounds it: enough to find the
+        # path that wrote it, should this ever fail.
+        f"{name} ({kind} n° {index}) : …{_around(data, secret.encode())!r}…"
         for name, data in _texts_of(audited_run.run_dir)
-        for secret in audited_run.secrets
+        for index, (kind, secret) in enumerate(zip(kinds, audited_run.secrets, strict=True))
         if secret.encode() in data
     ]
     assert hits == []
