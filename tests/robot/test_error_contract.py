@@ -74,7 +74,7 @@ def test_a_one_time_code_failure_exits_3_with_its_bundle_and_a_resume_completes(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path, robot_env: dict[str, str]
 ) -> None:
     fresh_sandbox.reset(seed=2, otp=True)
-    plan = _plan(fresh_sandbox, tmp_path, "OTP")
+    plan = _plan(fresh_sandbox, tmp_path, "OTP", count=1)
 
     failed = robot_cli("run", "--plan", str(plan), CHORUS_OTP_SOURCE="command:false")
 
@@ -109,7 +109,7 @@ def test_no_browser_anywhere_exits_3_with_a_french_line_and_its_bundle(
 def test_an_unexpected_error_inside_a_step_exits_3_and_a_resume_completes(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path, robot_env: dict[str, str]
 ) -> None:
-    plan = _plan(fresh_sandbox, tmp_path, "BUG", count=2)
+    plan = _plan(fresh_sandbox, tmp_path, "BUG", count=1)
 
     failed = _faulty(robot_env, tmp_path, "step-error", "run", "--plan", str(plan))
 
@@ -117,14 +117,13 @@ def test_an_unexpected_error_inside_a_step_exits_3_and_a_resume_completes(
     assert "Erreur inattendue du robot" in failed.output
     assert "panne simulée du robot" in (run_dir / "run.log").read_text("utf-8")
     summary = json.loads((run_dir / "summary.json").read_text("utf-8"))
-    assert [t["state"] for t in summary["transactions"]].count("pending") >= 1
+    assert [t["state"] for t in summary["transactions"]] == ["pending"]
 
     resumed = robot_cli("run", "--resume", str(run_dir))
 
     assert resumed.exit_code == 0, resumed.output
     assert set(resumed.states().values()) == {"done"}
-    for n in (1, 2):
-        assert len([i for i in fresh_sandbox.invoices() if i["numero"] == f"BUG-{n}"]) == 1
+    assert len([i for i in fresh_sandbox.invoices() if i["numero"] == "BUG-1"]) == 1
 
 
 def test_sigterm_during_a_transaction_stops_after_the_current_step(
