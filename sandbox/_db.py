@@ -129,10 +129,19 @@ class Database:
     # -- accounts ---------------------------------------------------------------------------
 
     def add_user(
-        self, email: str, password: str, supplier_id: int, *, otp: bool = False, nom: str = ""
+        self,
+        email: str,
+        password: str,
+        supplier_id: int,
+        *,
+        otp: bool = False,
+        nom: str = "",
+        password_hash: str | None = None,
     ) -> User:
-        """Create an account (the password is stored hashed); an existing e-mail is replaced."""
-        user = User(email.strip(), hash_password(password), supplier_id, otp, nom)
+        """Create an account (the password is stored hashed); an existing e-mail is replaced.
+        ``password_hash``: the password's hash already computed (many accounts sharing it)."""
+        hashed = password_hash if password_hash is not None else hash_password(password)
+        user = User(email.strip(), hashed, supplier_id, otp, nom)
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?)",
@@ -149,6 +158,23 @@ class Database:
         return User(
             row["email"], row["password_hash"], row["supplier_id"], bool(row["otp"]), row["nom"]
         )
+
+    def list_users(self) -> list[User]:
+        """Every account, by supplier structure (account 1 first after a seed)."""
+        with self._tx() as conn:
+            rows = conn.execute("SELECT * FROM users ORDER BY supplier_id, rowid").fetchall()
+        return [
+            User(r["email"], r["password_hash"], r["supplier_id"], bool(r["otp"]), r["nom"])
+            for r in rows
+        ]
+
+    def account_names(self) -> dict[int, str]:
+        """supplier id → the identifiant of its account (the first one, should it have
+        several): what the admin interface shows as an invoice's ``compte``."""
+        names: dict[int, str] = {}
+        for user in self.list_users():
+            names.setdefault(user.supplier_id, user.email)
+        return names
 
     def check_password(self, user: User, password: str) -> bool:
         return verify_password(user.password_hash, password)

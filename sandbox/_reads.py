@@ -104,12 +104,22 @@ class InvoiceReads(Database):
                 (supplier_id, Status.REJETEE, Status.SUSPENDUE),
             )
 
-    def list_all(self, statut: Status | None = None) -> list[Invoice]:
-        """Every supplier's invoices (administration), newest deposit first."""
+    def list_all(
+        self, statut: Status | None = None, *, supplier_id: int | None = None
+    ) -> list[Invoice]:
+        """Every supplier's invoices (administration), or one supplier's, newest deposit
+        first."""
+        where: list[str] = []
+        params: list[Any] = []
+        if statut is not None:
+            where.append("statut = ?")
+            params.append(str(statut))
+        if supplier_id is not None:
+            where.append("supplier_id = ?")
+            params.append(supplier_id)
+        clause = "WHERE " + " AND ".join(where) + " " if where else ""
         with self._tx() as conn:
-            if statut is None:
-                return self._select(conn, ORDER, ())
-            return self._select(conn, f"WHERE statut = ? {ORDER}", (str(statut),))
+            return self._select(conn, f"{clause}{ORDER}", tuple(params))
 
     def count_invoices(self, supplier_id: int | None = None) -> int:
         with self._tx() as conn:

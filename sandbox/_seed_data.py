@@ -117,6 +117,18 @@ STRUCTURES: tuple[tuple[str, str, str, bool, tuple[tuple[str, str, bool], ...]],
 
 SUPPLIER_NAME = "Atelier Numérique du Littoral SARL"
 SUPPLIER_USER_NAME = "Camille Durand"
+#: The supplier structures of accounts 2, 3… (``--accounts``) and their user's name, cycled
+#: (« - établissement k » added once the list is used up).
+OTHER_SUPPLIERS: tuple[tuple[str, str], ...] = (
+    ("Solutions Informatiques du Val SAS", "Nadia Benali"),
+    ("Réseaux et Systèmes de l'Estuaire SARL", "Thomas Lefèvre"),
+    ("Conseil Numérique de Bréhat SAS", "Sophie Garnier"),
+    ("Logiciels Publics de Provence SAS", "Karim Haddad"),
+    ("Infogérance du Massif Central SARL", "Élodie Marchand"),
+    ("Atelier Web des Trois Vallées EURL", "Hugo Perrin"),
+    ("Données et Territoires SCOP", "Claire Fontaine"),
+    ("Sécurité Numérique de l'Ouest SAS", "Mathieu Roux"),
+)
 #: (libellé, bank code, branch code, BIC)
 BANK_ACCOUNTS = (
     ("Compte principal", "30004", "00822", "BNPAFRPPXXX"),

@@ -86,13 +86,19 @@ def reseed_data_dir(options: SandboxOptions) -> str:
             user_email=options.user,
             password=options.password,
             otp=options.otp,
+            accounts=options.accounts,
         )
         Maildir(options.maildir).clear()
-        summary = f"{store.count_invoices()} factures, dont {len(info.rejected_numbers)} rejetées"
-        if info.suspended_numbers or info.recycle_numbers:
+        rejected = sum(len(a.rejected_numbers) for a in info.accounts)
+        suspended = sum(len(a.suspended_numbers) for a in info.accounts)
+        recycle = sum(len(a.recycle_numbers) for a in info.accounts)
+        summary = f"{store.count_invoices()} factures, dont {rejected} rejetées"
+        if suspended or recycle:
+            summary += f", {suspended} suspendues à acquitter et {recycle} à recycler"
+        if len(info.accounts) > 1:
             summary += (
-                f", {len(info.suspended_numbers)} suspendues à acquitter et "
-                f"{len(info.recycle_numbers)} à recycler"
+                f", sur {len(info.accounts)} comptes (de {info.accounts[0].user_email} "
+                f"à {info.accounts[-1].user_email})"
             )
         return summary + "."
     finally:
@@ -185,6 +191,7 @@ def create_app(
             recycle=options.seed_recycle,
             random_seed=options.random_seed,
             otp=options.otp,
+            accounts=options.accounts,
         )
 
     @asynccontextmanager

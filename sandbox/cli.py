@@ -5,6 +5,9 @@ persist in ``--data`` (SQLite ``sandbox.db`` and the Maildir ``maildir/``). The 
 seeded with ``--seed`` rejected invoices (and ``--seed-suspended`` suspended, ``--seed-recycle``
 to recycle) only when it is empty, or when ``--reset`` is given:
 restarting a server on the same folder keeps its state (the robot's resume tests rely on it).
+``--accounts N`` seeds N supplier accounts, each with its own structure and invoices
+(``--user``, then the same address with ``+2``… before the ``@``);
+``--max-sessions-per-account N`` refuses a login of an account already holding N live sessions.
 
 The help is all French, the built-in ``--help`` and usage line included, and a value the
 command line cannot use is refused with a French message (exit code 2).
@@ -23,7 +26,14 @@ import uvicorn
 from loguru import logger
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from sandbox.settings import FAULT_SEED_MAX, OptionError, SandboxOptions, parse_value
+from sandbox.settings import (
+    ACCOUNTS_MAX,
+    FAULT_SEED_MAX,
+    OptionError,
+    SandboxOptions,
+    account_email,
+    parse_value,
+)
 
 HELP_TEXT = "Afficher cette aide et quitter."
 USAGE_PREFIX = "Utilisation : "
@@ -201,6 +211,13 @@ class _AnnouncingServer(uvicorn.Server):
                 f"Bac à sable Chorus Pro prêt : {self._url} — identifiant : "
                 f"{self._options.user} mot de passe : {self._options.password}"
             )
+            accounts = self._options.accounts
+            if accounts > 1:
+                last = account_email(self._options.user, accounts)
+                typer.echo(
+                    f"{accounts} comptes fournisseurs, de {self._options.user} à {last} "
+                    "(même mot de passe)."
+                )
             if self._options.admin_token:
                 typer.echo("Interface d'administration activée sous /_admin/.")
             sys.stdout.flush()
@@ -236,6 +253,15 @@ SeedSuspended = Annotated[
 SeedRecycle = Annotated[
     int | None, _int("Nombre de factures « À recycler » ajoutées au jeu de données.")
 ]
+Accounts = Annotated[
+    int | None,
+    _int(
+        "Nombre de comptes fournisseurs, chacun sa structure et ses factures "
+        "(le compte k : l'identifiant avec « +k » avant « @ »).",
+        low=1,
+        high=ACCOUNTS_MAX,
+    ),
+]
 RandomSeed = Annotated[
     int | None, _int("Graine du jeu de données (même graine, mêmes données).", low=None)
 ]
@@ -254,6 +280,7 @@ def serve(
     seed: Seed = None,
     seed_suspended: SeedSuspended = None,
     seed_recycle: SeedRecycle = None,
+    accounts: Accounts = None,
     random_seed: RandomSeed = None,
     user: User = None,
     password: Password = None,
@@ -276,6 +303,10 @@ def serve(
     ] = None,
     session_idle_s: Annotated[
         float | None, _number("Expiration de la session après inactivité (s ; 0 : jamais).")
+    ] = None,
+    max_sessions_per_account: Annotated[
+        int | None,
+        _int("Nombre maximal de sessions simultanées par compte (0 : pas de limite)."),
     ] = None,
     maintenance: Annotated[
         bool | None, _flag("--maintenance", "Afficher la page de maintenance partout.")
@@ -328,6 +359,7 @@ def seed_command(
     seed: Seed = None,
     seed_suspended: SeedSuspended = None,
     seed_recycle: SeedRecycle = None,
+    accounts: Accounts = None,
     random_seed: RandomSeed = None,
     user: User = None,
     password: Password = None,

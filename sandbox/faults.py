@@ -4,7 +4,8 @@
 applies the per-request ones (latency, error rate, maintenance) and adds the
 ``Server-Timing`` header. The pop-up, the slow list, session expiry, layout drift and the label
 drift (renamed or removed labels, reordered columns and form blocks) are read from the same
-state by the templates that show them.
+state by the templates that show them; the session cap per account
+(``max_sessions_per_account``) by the login (:mod:`sandbox.web_auth`).
 
 Paths under ``/health``, ``/_admin`` and ``/static`` are never faulted: the harness must always
 be able to see and steer the server.
@@ -57,6 +58,7 @@ class Knobs:
     error_rate: float = 0.0
     session_idle_s: float = 0
     session_max_requests: int = 0  # a logged-in session ends after serving this many pages
+    max_sessions_per_account: int = 0  # a further login of an account holding this many fails
     maintenance: bool = False
     popup_rate: float = 0.0
     slow_list_ms: int = 0
@@ -115,7 +117,8 @@ def _check(name: str, value: Any) -> Any:
     if name == "session_idle_s":
         return float(value)
     if value != int(value):
-        raise FaultError(f"{name} doit être un entier (millisecondes).")
+        unit = "" if name == "max_sessions_per_account" else " (millisecondes)"
+        raise FaultError(f"{name} doit être un entier{unit}.")
     return int(value)
 
 

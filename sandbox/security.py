@@ -1,6 +1,16 @@
 """Sessions, CSRF tokens, login lockout, one-time codes and their e-mail (Maildir).
 
 Sessions live server-side (in memory): the cookie only carries a random id, rotated at login.
+
+**Live sessions of an account** (the ``max_sessions_per_account`` knob, ``/_admin/stats``): the
+sessions logged in as that identifiant (after the one-time code when the account has one) that
+have not ended: not logged out, not idle longer than ``session_idle_s`` (when set), not past
+``session_max_requests`` pages (when set), not expired by the admin interface nor forgotten
+by a reset. An expired session still held in memory (its browser has not come back yet) is
+pruned when counted. :meth:`SessionStore.admit` counts and logs in under one lock, so two
+simultaneous logins cannot both take the last slot; it keeps each account's peak of live
+sessions since the last :meth:`SessionStore.clear` (reset).
+
 Nothing here logs or shows a password, a code, a session id or a CSRF token; the records that
 hold them keep them out of their ``repr``.
 """
@@ -88,6 +98,11 @@ class Session:
         return bool(token) and hmac.compare_digest(str(token).encode(), self.csrf.encode())
 
 
+def account_key(email: str) -> str:
+    """How sessions and peaks name an account: its identifiant, case-insensitive."""
+    return email.strip().lower()
+
+
 class SessionStore:
     """Server-side sessions keyed by a random id; idle ones expire when the knob says so."""
 
@@ -97,19 +112,24 @@ class SessionStore:
         self._sessions: dict[str, Session] = {}
         #: Every session id handed out since the last clear (tests hunt them in artifacts).
         self.issued: list[str] = []
+        #: The most live sessions each account held at once since the last clear.
+        self._peaks: dict[str, int] = {}
 
     def now(self) -> float:
         return self._clock()
 
     def new(self) -> Session:
+        with self._lock:
+            return self._new_locked()
+
+    def _new_locked(self) -> Session:
         session = Session(
             sid=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), last_seen=self.now()
         )
-        with self._lock:
-            if len(self._sessions) >= MAX_SESSIONS:
-                self._prune(session.last_seen)
-            self._sessions[session.sid] = session
-            self.issued.append(session.sid)
+        if len(self._sessions) >= MAX_SESSIONS:
+            self._prune(session.last_seen)
+        self._sessions[session.sid] = session
+        self.issued.append(session.sid)
         return session
 
     def _prune(self, now: float) -> None:
@@ -150,10 +170,72 @@ class SessionStore:
 
     def rotate(self, old: Session) -> Session:
         """A new id and CSRF token for the same state (at login: no session fixation)."""
-        fresh = self.new()
+        with self._lock:
+            return self._rotate_locked(old)
+
+    def _rotate_locked(self, old: Session) -> Session:
+        fresh = self._new_locked()
         fresh.flashes = list(old.flashes)
-        self.drop(old)
+        self._sessions.pop(old.sid, None)
         return fresh
+
+    def admit(
+        self,
+        old: Session,
+        email: str,
+        supplier_id: int,
+        *,
+        limit: int = 0,
+        idle_s: float = 0,
+        max_requests: int = 0,
+    ) -> Session | None:
+        """Log ``email`` in on a fresh session replacing ``old`` (rotated: no session
+        fixation), or None, changing nothing, when the account already holds ``limit`` live
+        sessions (0: no limit). ``old`` itself is not counted: it ends here."""
+        key = account_key(email)
+        with self._lock:
+            live = self._live_locked(idle_s, max_requests, ignore=old.sid).get(key, 0)
+            if limit > 0 and live >= limit:
+                return None
+            fresh = self._rotate_locked(old)
+            fresh.email = email
+            fresh.supplier_id = supplier_id
+            fresh.otp = None
+            fresh.window_closed = False
+            self._peaks[key] = max(self._peaks.get(key, 0), live + 1)
+            return fresh
+
+    def live_counts(self, *, idle_s: float = 0, max_requests: int = 0) -> dict[str, int]:
+        """Live sessions per account (:func:`account_key`); ended ones are pruned."""
+        with self._lock:
+            return self._live_locked(idle_s, max_requests)
+
+    def peaks(self) -> dict[str, int]:
+        """The most live sessions each account held at once since the last clear."""
+        with self._lock:
+            return dict(self._peaks)
+
+    def _live_locked(
+        self, idle_s: float, max_requests: int, ignore: str | None = None
+    ) -> dict[str, int]:
+        now = self.now()
+        ended = [
+            sid
+            for sid, s in self._sessions.items()
+            if s.logged_in
+            and (
+                (idle_s > 0 and now - s.last_seen > idle_s)
+                or (max_requests > 0 and s.served >= max_requests)
+            )
+        ]
+        for sid in ended:  # as :meth:`get` would find them: expired
+            del self._sessions[sid]
+        counts: dict[str, int] = {}
+        for sid, s in self._sessions.items():
+            if s.email is not None and sid != ignore:
+                key = account_key(s.email)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def drop(self, session: Session) -> None:
         with self._lock:
@@ -163,6 +245,7 @@ class SessionStore:
         with self._lock:
             self._sessions.clear()
             self.issued.clear()
+            self._peaks.clear()
 
     def expire_all(self) -> int:
         """End every session now (as an idle expiry would); returns how many."""

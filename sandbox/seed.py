@@ -19,6 +19,17 @@ a new number, so the robot can reissue it.
 The same arguments give the same data: every draw comes from ``random.Random(random_seed)``
 and instants are derived from ``today`` (default: today in France), not from the clock.
 :func:`seed_bulk` adds many invoices fast (benchmarks, timing tests).
+
+**Several accounts** (``accounts`` > 1, an accounting firm driving many suppliers): account 1
+is exactly the single account above (``user_email``, same data whatever ``accounts``);
+account k (k ≥ 2) is ``user_email`` with ``+k`` before the ``@``
+(:func:`sandbox.settings.account_email`), same password and second factor, with a supplier
+structure of its own (SIRET, name, two bank accounts) and invoices of its own: the same 16
+others and ``rejected``, ``suspended`` and ``recycle`` pending ones, drawn from streams of its
+own (``"<random_seed>:compte-k"``, ``"<random_seed>:compte-k:suivi"``) and created after
+account 1's, so account 1's ids do not move. Every account numbers its invoices from the
+same ``FAC-AAAA-NNNNN`` start: the same number exists in several accounts, as the portal
+allows (a number is unique per supplier structure), and a robot must never mix them up.
 """
 
 from __future__ import annotations
@@ -30,9 +41,11 @@ from datetime import date, datetime, time, timedelta
 from stdnum import iban, luhn
 
 from sandbox import _seed_data as data
+from sandbox._passwords import hash_password
 from sandbox._seed_invoices import InvoiceFactory
 from sandbox.fmt import PARIS, paris_today
 from sandbox.model import BankAccount, Invoice, Service, Status, Structure, Supplier
+from sandbox.settings import ACCOUNTS_MAX, account_email
 from sandbox.store import Store
 
 #: Statuses of the other seeded invoices, with how many days ago they were deposited.
@@ -68,8 +81,26 @@ _BULK_STATUSES = (
 
 
 @dataclass(frozen=True)
+class AccountSeed:
+    """What :func:`seed` created for one account (``number`` 1 is the ``user_email`` one)."""
+
+    number: int
+    user_email: str
+    supplier: Supplier
+    rejected_numbers: tuple[str, ...]  # the rejections not yet acknowledged, by number
+    numbers: dict[Status, tuple[str, ...]]  # every seeded invoice number, by status
+    #: the suspensions (not acknowledged) and recyclings asked for, by number
+    suspended_numbers: tuple[str, ...] = ()
+    recycle_numbers: tuple[str, ...] = ()
+
+    @property
+    def supplier_id(self) -> int:
+        return self.supplier.id
+
+
+@dataclass(frozen=True)
 class SeedInfo:
-    """What :func:`seed` created."""
+    """What :func:`seed` created; the fields before ``accounts`` are account 1's."""
 
     supplier_id: int
     user_email: str
@@ -80,6 +111,8 @@ class SeedInfo:
     #: the suspensions (not acknowledged) and recyclings asked for, by number
     suspended_numbers: tuple[str, ...] = ()
     recycle_numbers: tuple[str, ...] = ()
+    #: every account, account 1 first
+    accounts: tuple[AccountSeed, ...] = ()
 
 
 def make_siret(rng: random.Random, prefix: str) -> str:
@@ -110,10 +143,13 @@ def seed(
     password: str,
     otp: bool = False,
     today: date | None = None,
+    accounts: int = 1,
 ) -> SeedInfo:
     """Reset the store and fill it (see the module docstring)."""
     if min(rejected, suspended, recycle) < 0:
         raise ValueError("rejected, suspended and recycle must be >= 0")
+    if not 1 <= accounts <= ACCOUNTS_MAX:
+        raise ValueError(f"accounts must be between 1 and {ACCOUNTS_MAX}")
     today = today or paris_today()
     rng = random.Random(random_seed)
     store.reset()
@@ -121,16 +157,100 @@ def seed(
     for structure in structures:
         store.add_structure(structure)
     siret = make_siret(rng, "8")
+    supplier = _add_supplier(store, rng, siret, data.SUPPLIER_NAME)
+    password_hash = hash_password(password)  # once: every account has the same password
+    store.add_user(
+        user_email,
+        password,
+        supplier.id,
+        otp=otp,
+        nom=data.SUPPLIER_USER_NAME,
+        password_hash=password_hash,
+    )
+    invoices, first_asked = _invoices(
+        rng,
+        f"{random_seed}:suivi",
+        supplier,
+        data.SUPPLIER_USER_NAME,
+        structures,
+        today,
+        (rejected, suspended, recycle),
+    )
+    first = rng.randint(20, 80)
+    created = [_import(store, 1, user_email, supplier, invoices, first_asked, today, first)]
+
+    sirets = {siret, *(s.siret for s in structures)}
+    for number in range(2, accounts + 1):
+        account_rng = random.Random(f"{random_seed}:compte-{number}")
+        name, user_name = _other_supplier(number)
+        siret = make_siret(account_rng, "8")
+        while siret in sirets:  # pragma: no cover - astronomically unlikely
+            siret = make_siret(account_rng, "8")
+        sirets.add(siret)
+        other = _add_supplier(store, account_rng, siret, name)
+        email = account_email(user_email, number)
+        store.add_user(
+            email, password, other.id, otp=otp, nom=user_name, password_hash=password_hash
+        )
+        invoices, first_asked = _invoices(
+            account_rng,
+            f"{random_seed}:compte-{number}:suivi",
+            other,
+            user_name,
+            structures,
+            today,
+            (rejected, suspended, recycle),
+        )
+        created.append(_import(store, number, email, other, invoices, first_asked, today, first))
+
+    main = created[0]
+    return SeedInfo(
+        supplier_id=main.supplier_id,
+        user_email=user_email,
+        rejected_numbers=main.rejected_numbers,
+        structures=tuple(structures),
+        supplier=main.supplier,
+        numbers=main.numbers,
+        suspended_numbers=main.suspended_numbers,
+        recycle_numbers=main.recycle_numbers,
+        accounts=tuple(created),
+    )
+
+
+def _add_supplier(store: Store, rng: random.Random, siret: str, name: str) -> Supplier:
+    """A supplier structure with its two bank accounts (IBANs drawn from ``rng``)."""
     comptes = tuple(
         BankAccount(0, libelle, make_iban(rng, bank, branch), bic)
         for libelle, bank, branch, bic in data.BANK_ACCOUNTS
     )
-    supplier_id = store.add_supplier(Supplier(0, siret, data.SUPPLIER_NAME, comptes))
-    supplier = store.get_supplier(supplier_id)
+    supplier = store.get_supplier(store.add_supplier(Supplier(0, siret, name, comptes)))
     assert supplier is not None
-    store.add_user(user_email, password, supplier_id, otp=otp, nom=data.SUPPLIER_USER_NAME)
+    return supplier
 
-    factory = InvoiceFactory(rng, supplier, data.SUPPLIER_USER_NAME, structures)
+
+def _other_supplier(number: int) -> tuple[str, str]:
+    """The name of account ``number``'s (≥ 2) supplier structure and of its user."""
+    index = number - 2
+    name, user_name = data.OTHER_SUPPLIERS[index % len(data.OTHER_SUPPLIERS)]
+    if index >= len(data.OTHER_SUPPLIERS):
+        name = f"{name} - établissement {number}"
+    return name, user_name
+
+
+def _invoices(
+    rng: random.Random,
+    follow_up_stream: str,
+    supplier: Supplier,
+    user_name: str,
+    structures: list[Structure],
+    today: date,
+    counts: tuple[int, int, int],
+) -> tuple[list[Invoice], int]:
+    """One account's invoices, not numbered yet: the 16 others, ``rejected`` pending
+    rejections, then the suspensions and recyclings asked for (from ``follow_up_stream``);
+    with the index of the first of the latter."""
+    rejected, suspended, recycle = counts
+    factory = InvoiceFactory(rng, supplier, user_name, structures)
     invoices = [
         factory.other(status, _at(today, rng.randint(low, high), rng))
         for status, low, high in _OTHERS
@@ -138,23 +258,37 @@ def seed(
     for i in range(rejected):
         motive = data.REJECTION_MOTIVES[i % len(data.REJECTION_MOTIVES)]
         invoices.append(factory.pending_rejection(motive, _at(today, 1 + i * 6 // rejected, rng)))
-    asked = _follow_ups(supplier, structures, random_seed, today, suspended, recycle)
+    asked = _follow_ups(
+        supplier, user_name, structures, follow_up_stream, today, suspended, recycle
+    )
     first_asked = len(invoices)
     invoices.extend(asked)
-    invoices, sources = _numbered(invoices, today.year, first=rng.randint(20, 80))
-    store.import_invoices(invoices)
+    return invoices, first_asked
 
+
+def _import(
+    store: Store,
+    number: int,
+    email: str,
+    supplier: Supplier,
+    invoices: list[Invoice],
+    first_asked: int,
+    today: date,
+    first: int,
+) -> AccountSeed:
+    """Number one account's invoices (from ``first``), store them, say what was created."""
+    invoices, sources = _numbered(invoices, today.year, first=first)
+    store.import_invoices(invoices)
     numbers: dict[Status, list[str]] = {}
     for invoice in invoices:
         numbers.setdefault(invoice.statut, []).append(invoice.numero)
     pending = [i for i in invoices if i.statut is Status.REJETEE and not i.acquittee]
     added = [i for i, source in zip(invoices, sources, strict=True) if source >= first_asked]
-    return SeedInfo(
-        supplier_id=supplier_id,
-        user_email=user_email,
-        rejected_numbers=tuple(sorted(i.numero for i in pending)),
-        structures=tuple(structures),
+    return AccountSeed(
+        number=number,
+        user_email=email,
         supplier=supplier,
+        rejected_numbers=tuple(sorted(i.numero for i in pending)),
         numbers={status: tuple(values) for status, values in numbers.items()},
         suspended_numbers=tuple(sorted(i.numero for i in added if i.statut is Status.SUSPENDUE)),
         recycle_numbers=tuple(sorted(i.numero for i in added if i.statut is Status.A_RECYCLER)),
@@ -173,7 +307,9 @@ def seed_bulk(
         raise ValueError("seed_bulk needs a seeded store (supplier and directory)")
     today = today or paris_today()
     rng = random.Random(random_seed)
-    factory = InvoiceFactory(rng, supplier, data.SUPPLIER_USER_NAME, structures)
+    names = {user.supplier_id: user.nom for user in reversed(store.list_users())}
+    user_name = names.get(supplier_id) or data.SUPPLIER_USER_NAME  # its account's user
+    factory = InvoiceFactory(rng, supplier, user_name, structures)
     statuses = [status for status, _ in _BULK_STATUSES]
     weights = [weight for _, weight in _BULK_STATUSES]
     invoices = []
@@ -222,17 +358,19 @@ def _numbered(invoices: list[Invoice], year: int, first: int) -> tuple[list[Invo
 
 def _follow_ups(
     supplier: Supplier,
+    user_name: str,
     structures: list[Structure],
-    random_seed: int,
+    stream: str,
     today: date,
     suspended: int,
     recycle: int,
 ) -> list[Invoice]:
     """``suspended`` suspensions not yet acknowledged, then ``recycle`` invoices « À
     recycler », deposited within the last week (acknowledging is not compulsory yet), drawn
-    from a stream of their own so that the rest of the seed does not depend on them."""
-    rng = random.Random(f"{random_seed}:suivi")
-    factory = InvoiceFactory(rng, supplier, data.SUPPLIER_USER_NAME, structures)
+    from a stream of their own (``stream``, e.g. ``"42:suivi"``) so that the rest of the seed
+    does not depend on them."""
+    rng = random.Random(stream)
+    factory = InvoiceFactory(rng, supplier, user_name, structures)
     asked: list[Invoice] = []
     for i in range(suspended):
         motive, comments = data.SUSPENSION_MOTIVES[i % len(data.SUSPENSION_MOTIVES)]

@@ -5,6 +5,11 @@
         sandbox.set_faults(latency_ms=200)
         rejected = sandbox.invoices(status="REJETEE")
 
+    with start_sandbox(SandboxOptions(data_dir=tmp, seed=5, accounts=3)) as sandbox:
+        second = sandbox.account(2)  # the user with « +2 » before the « @ »
+        theirs = sandbox.invoices("REJETEE", compte=second)
+        peak = sandbox.stats()["comptes"][second]["pic_sessions"]
+
 Both modes wait until ``/health`` answers with this server's own token (a deadline loop, no
 fixed sleeps). An admin token is generated when the options have none, so the harness can
 always steer the server; so is the seed of the fault decisions, so that
@@ -29,12 +34,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
 import httpx
 import uvicorn
 
 from sandbox.faults import Knobs, draw_fault_seed
-from sandbox.settings import ENV_PREFIX, SandboxOptions
+from sandbox.settings import ENV_PREFIX, SandboxOptions, account_email
 
 HEALTH_TOKEN_ENV = ENV_PREFIX + "HEALTH_TOKEN"
 
@@ -98,22 +104,29 @@ class RunningSandbox:
             )
         return response.json()
 
+    def account(self, number: int) -> str:
+        """The identifiant of account ``number`` (1: ``options.user``; k: ``+k`` before the
+        ``@``)."""
+        return account_email(self.options.user, number)
+
     def reset(
         self,
         seed: int | None = None,
         *,
         seed_suspended: int | None = None,
         seed_recycle: int | None = None,
+        accounts: int | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
         """Wipe and re-seed: ``seed`` rejected invoices, ``seed_suspended`` suspended ones
-        not yet acknowledged, ``seed_recycle`` invoices « À recycler » besides the seed's own
-        (each left out: the start options)."""
+        not yet acknowledged, ``seed_recycle`` invoices « À recycler » besides the seed's own,
+        for each of ``accounts`` accounts (each left out: the start options)."""
         body: dict[str, Any] = dict(kw)
         for name, value in (
             ("seed", seed),
             ("seed_suspended", seed_suspended),
             ("seed_recycle", seed_recycle),
+            ("accounts", accounts),
         ):
             if value is not None:
                 body[name] = value
@@ -126,13 +139,25 @@ class RunningSandbox:
         result: dict[str, Any] = self._ok(self.admin("POST", "faults", json=body))
         return result
 
-    def invoices(self, status: str | None = None) -> list[dict[str, Any]]:
-        path = "invoices" if status is None else f"invoices?status={status}"
+    def invoices(
+        self, status: str | None = None, compte: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every invoice (admin records), of one status and/or of one account."""
+        params = {k: v for k, v in (("status", status), ("compte", compte)) if v is not None}
+        path = "invoices" + (f"?{urlencode(params)}" if params else "")
         result: list[dict[str, Any]] = self._ok(self.admin("GET", path))
         return result
 
-    def invoice(self, numero: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._ok(self.admin("GET", f"invoices/{numero}"))
+    def invoice(self, numero: str, compte: str | None = None) -> dict[str, Any]:
+        """One invoice by number (``compte`` chooses among accounts holding it)."""
+        path = f"invoices/{numero}" + (f"?compte={quote(compte)}" if compte else "")
+        result: dict[str, Any] = self._ok(self.admin("GET", path))
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        """``{"comptes": {identifiant: {"sessions": live now, "pic_sessions": peak since the
+        last reset}}, "max_sessions_per_account": N}``."""
+        result: dict[str, Any] = self._ok(self.admin("GET", "stats"))
         return result
 
     def http_client(

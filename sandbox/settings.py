@@ -9,6 +9,12 @@ Every option can also come from the environment as ``CHORUS_SANDBOX_<NAME>`` (e.
 ``fault_seed`` (``CHORUS_SANDBOX_FAULT_SEED``) seeds the random fault decisions (error rate,
 pop-ups, jitter, drifted names); without it a seed is drawn at start, and shown, so that a run
 can be replayed with the same decisions.
+
+``accounts`` (``CHORUS_SANDBOX_ACCOUNTS``, default 1) is how many supplier accounts the seed
+creates, each with its own supplier structure: account 1 is ``user``, account k (k ≥ 2) the
+same address with ``+k`` before the ``@`` (:func:`account_email`), all with ``password``.
+``max_sessions_per_account`` (``CHORUS_SANDBOX_MAX_SESSIONS_PER_ACCOUNT``, default 0: no
+limit) caps the live sessions of one account (a fault knob too).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 
 ENV_PREFIX = "CHORUS_SANDBOX_"
 FAULT_SEED_MAX = 2**31 - 1  # the largest --fault-seed
+ACCOUNTS_MAX = 500  # the largest --accounts
 
 _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
 _FALSE = {"0", "false", "no", "non", "off", "faux", ""}
@@ -43,6 +50,7 @@ class SandboxOptions:
     seed: int = 0
     seed_suspended: int = 0  # suspended invoices not yet acknowledged, besides the seed's
     seed_recycle: int = 0  # invoices « À recycler », besides the seed's
+    accounts: int = 1  # supplier accounts seeded, each with its own structure and invoices
     random_seed: int = 42
     fault_seed: int | None = None  # None: drawn when the server starts
     user: str = "comptable@exemple-fournisseur.fr"
@@ -54,6 +62,7 @@ class SandboxOptions:
     error_rate: float = 0.0
     session_idle_s: float = 0
     session_max_requests: int = 0
+    max_sessions_per_account: int = 0  # live sessions one account may hold (0: no limit)
     maintenance: bool = False
     popup_rate: float = 0.0
     slow_list_ms: int = 0
@@ -79,12 +88,18 @@ class SandboxOptions:
             "jitter_ms",
             "slow_list_ms",
             "session_max_requests",
+            "max_sessions_per_account",
         ):
             if getattr(self, name) < 0:
                 raise OptionError(f"L'option {_flag(name)} ne peut pas être négative.")
         for name in ("session_idle_s", "acheminement_s"):
             if getattr(self, name) < 0:
                 raise OptionError(f"L'option {_flag(name)} ne peut pas être négative.")
+        if not 1 <= self.accounts <= ACCOUNTS_MAX:
+            raise OptionError(
+                f"L'option --accounts doit être comprise entre 1 et {ACCOUNTS_MAX} "
+                f"(reçu : {self.accounts})."
+            )
         if self.fault_seed is not None and not 0 <= self.fault_seed <= FAULT_SEED_MAX:
             raise OptionError(
                 f"L'option --fault-seed doit être comprise entre 0 et {FAULT_SEED_MAX} "
@@ -133,6 +148,23 @@ class SandboxOptions:
                 values[f.name] = parse_value(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def account_email(user: str, number: int) -> str:
+    """The identifiant of account ``number`` (1-based): ``user`` itself for the first, the
+    same address with ``+number`` before the ``@`` for the others
+    (``fournisseur@exemple.fr`` → ``fournisseur+2@exemple.fr``)."""
+    if number < 1:
+        raise ValueError("account numbers start at 1")
+    if number == 1:
+        return user
+    local, _, domain = user.rpartition("@")
+    return f"{local}+{number}@{domain}"
+
+
+def account_emails(user: str, accounts: int) -> list[str]:
+    """The identifiants of accounts 1 to ``accounts``."""
+    return [account_email(user, number) for number in range(1, accounts + 1)]
 
 
 def _field_types() -> dict[str, str]:

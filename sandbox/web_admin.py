@@ -3,15 +3,27 @@
 Off (404) unless the server has an admin token; every call needs
 ``Authorization: Bearer <token>`` (401 otherwise). Never reachable through the fault knobs.
 
-    GET  /_admin/invoices[?status=CODE]          every invoice (JSON records)
-    GET  /_admin/invoices/{numero}               one invoice
+    GET  /_admin/invoices[?status=CODE][&compte=ID]  every invoice (JSON records), or one
+                                                  account's
+    GET  /_admin/invoices/{numero}[?compte=ID]   one invoice
     POST /_admin/invoices/{numero}/reject        {"motif", "commentaire", "date"?}
     POST /_admin/invoices/{numero}/suspend       {"motif", "commentaire", "date"?}
     POST /_admin/invoices/{numero}/recycle       {"motif", "commentaire", "date"?}
+                                                  (each also takes ?compte=ID)
     POST /_admin/reset                           {"seed"?, "seed_suspended"?, "seed_recycle"?,
-                                                  "random_seed"?, "otp"?}
+                                                  "random_seed"?, "otp"?, "accounts"?}
     GET|POST /_admin/faults                      read / change knobs ({name: value})
     GET  /_admin/mail/last                       the last e-mail of the Maildir
+    GET  /_admin/sessions                        every session id issued since the reset
+    POST /_admin/sessions/expire                 end every session now
+    GET  /_admin/stats                           per account: live sessions now, and their
+                                                  peak since the last reset
+
+Every invoice record carries ``compte``, the identifiant of its account. With several
+accounts (``--accounts``) a number may exist in more than one: ``?compte=`` chooses; without
+it, a number held by several accounts is refused (409). Within one account the newest deposit
+with that number is taken, as ever. In ``?compte=``, a ``+`` left unencoded (read as a
+space) is taken back as the ``+`` it was (``fournisseur+2@exemple.fr``).
 """
 
 from __future__ import annotations
@@ -29,17 +41,20 @@ from starlette.routing import BaseRoute, Route
 from sandbox.faults import FaultError
 from sandbox.fmt import PARIS
 from sandbox.model import Invoice, Status
+from sandbox.security import account_key
 from sandbox.store import NotFound, RuleViolation
 from sandbox.web_common import Portal, portal_of
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def invoice_json(inv: Invoice) -> dict[str, Any]:
-    """An invoice as the admin interface shows it (money as strings, instants ISO)."""
+def invoice_json(inv: Invoice, compte: str | None = None) -> dict[str, Any]:
+    """An invoice as the admin interface shows it (money as strings, instants ISO);
+    ``compte``: the identifiant of its account."""
     return {
         "id": inv.id,
         "supplier_id": inv.supplier_id,
+        "compte": compte,
         "numero": inv.numero,
         "statut": inv.statut.value,
         "statut_label": inv.statut_label,
@@ -123,18 +138,56 @@ async def list_invoices(request: Request) -> Response:
     if code is not None and code not in Status.__members__:
         return _error(422, f"Statut inconnu : {code}.")
     statut = Status(code) if code else None
-    return JSONResponse([invoice_json(i) for i in portal.store.list_all(statut)])
+    names = portal.store.account_names()
+    compte = _compte_param(request)
+    supplier_id = None if compte is None else _supplier_of(names, compte)
+    invoices = portal.store.list_all(statut, supplier_id=supplier_id)
+    return JSONResponse([invoice_json(i, names.get(i.supplier_id)) for i in invoices])
 
 
-def _by_number(portal: Portal, numero: str) -> Invoice:
-    found = [i for i in portal.store.list_all() if i.numero.casefold() == numero.casefold()]
+def _compte_param(request: Request) -> str | None:
+    """The ``compte`` query parameter (a ``+`` decoded as a space restored), or None."""
+    raw = request.query_params.get("compte", "").strip()
+    return raw.replace(" ", "+") or None
+
+
+def _supplier_of(names: dict[int, str], compte: str) -> int:
+    """The supplier structure of the account ``compte`` (case-insensitive), or NotFound."""
+    for supplier_id, name in names.items():
+        if name.casefold() == compte.casefold():
+            return supplier_id
+    raise NotFound(f"Compte inconnu : {compte}.")
+
+
+def _by_number(portal: Portal, numero: str, compte: str | None = None) -> Invoice:
+    """The invoice with this number: the account's when ``compte`` is given; without it,
+    RuleViolation (409) when several accounts hold the number."""
+    names = portal.store.account_names()
+    supplier_id = None if compte is None else _supplier_of(names, compte)
+    found = [
+        i
+        for i in portal.store.list_all(supplier_id=supplier_id)
+        if i.numero.casefold() == numero.casefold()
+    ]
     if not found:
-        raise NotFound(f"Facture {numero} introuvable.")
+        owner = f" pour le compte {compte}" if compte is not None else ""
+        raise NotFound(f"Facture {numero} introuvable{owner}.")
+    owners = list(dict.fromkeys(i.supplier_id for i in found))
+    if len(owners) > 1:
+        held = ", ".join(names.get(o, f"fournisseur {o}") for o in owners)
+        raise RuleViolation(
+            f"Le numéro {numero} existe dans plusieurs comptes ({held}) : "
+            "précisez le compte avec ?compte=."
+        )
     return found[0]
 
 
 async def get_invoice(request: Request) -> Response:
-    return JSONResponse(invoice_json(_by_number(portal_of(request), request.path_params["numero"])))
+    portal = portal_of(request)
+    invoice = _by_number(portal, request.path_params["numero"], _compte_param(request))
+    return JSONResponse(
+        invoice_json(invoice, portal.store.account_names().get(invoice.supplier_id))
+    )
 
 
 async def reject(request: Request) -> Response:
@@ -156,7 +209,7 @@ async def _client_action(request: Request, kind: str) -> Response:
         body = await _body(request)
     except ValueError:
         return _error(422, "Corps JSON invalide.")
-    invoice = _by_number(portal, request.path_params["numero"])
+    invoice = _by_number(portal, request.path_params["numero"], _compte_param(request))
     motif = str(body.get("motif") or "AUTRE")
     commentaire = str(body.get("commentaire") or "")
     when = None
@@ -173,7 +226,9 @@ async def _client_action(request: Request, kind: str) -> Response:
         "recycle": portal.store.ask_recycling,
     }[kind]
     updated = action(invoice.id, motif, commentaire, now=when)
-    return JSONResponse(invoice_json(updated))
+    return JSONResponse(
+        invoice_json(updated, portal.store.account_names().get(updated.supplier_id))
+    )
 
 
 async def reset(request: Request) -> Response:
@@ -182,7 +237,8 @@ async def reset(request: Request) -> Response:
         body = await _body(request)
     except ValueError:
         return _error(422, "Corps JSON invalide.")
-    unknown = set(body) - {"seed", "seed_suspended", "seed_recycle", "random_seed", "otp"}
+    known = {"seed", "seed_suspended", "seed_recycle", "random_seed", "otp", "accounts"}
+    unknown = set(body) - known
     if unknown:
         return _error(422, f"Paramètre inconnu : {', '.join(sorted(unknown))}.")
     try:
@@ -192,6 +248,7 @@ async def reset(request: Request) -> Response:
             recycle=int(body.get("seed_recycle", portal.options.seed_recycle)),
             random_seed=int(body.get("random_seed", portal.options.random_seed)),
             otp=bool(body.get("otp", portal.options.otp)),
+            accounts=int(body.get("accounts", portal.options.accounts)),
         )
     except (TypeError, ValueError):
         return _error(422, "Paramètres de réinitialisation invalides.")
@@ -237,6 +294,30 @@ async def expire_sessions(request: Request) -> Response:
     return JSONResponse({"expired": portal_of(request).sessions.expire_all()})
 
 
+async def stats(request: Request) -> Response:
+    """Per account (every account of the store, by identifiant): its live sessions now and
+    the most it held at once since the last reset (``sandbox.security``)."""
+    portal = portal_of(request)
+    knobs = portal.faults.knobs
+    live = portal.sessions.live_counts(
+        idle_s=knobs.session_idle_s, max_requests=knobs.session_max_requests
+    )
+    peaks = portal.sessions.peaks()
+    names = [user.email for user in portal.store.list_users()]
+    known = {account_key(name) for name in names}
+    names += sorted(k for k in {*live, *peaks} if k not in known)  # accounts gone since
+    comptes = {
+        name: {
+            "sessions": live.get(account_key(name), 0),
+            "pic_sessions": peaks.get(account_key(name), 0),
+        }
+        for name in names
+    }
+    return JSONResponse(
+        {"comptes": comptes, "max_sessions_per_account": knobs.max_sessions_per_account}
+    )
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/_admin/invoices", guarded(list_invoices), methods=["GET"]),
@@ -249,4 +330,5 @@ def routes() -> list[BaseRoute]:
         Route("/_admin/mail/last", guarded(last_mail), methods=["GET"]),
         Route("/_admin/sessions", guarded(sessions_issued), methods=["GET"]),
         Route("/_admin/sessions/expire", guarded(expire_sessions), methods=["POST"]),
+        Route("/_admin/stats", guarded(stats), methods=["GET"]),
     ]

@@ -55,8 +55,10 @@ class Portal:
         otp: bool,
         suspended: int = 0,
         recycle: int = 0,
+        accounts: int = 1,
     ) -> dict[str, Any]:
-        """Wipe and re-seed the store; also forget sessions, lockouts and e-mails."""
+        """Wipe and re-seed the store; also forget sessions (and their peaks), lockouts and
+        e-mails. The answer's first keys are account 1's; ``comptes`` lists every account."""
         if min(rejected, suspended, recycle) < 0:
             raise ValueError("seed must be >= 0")
         info = seed(
@@ -68,6 +70,7 @@ class Portal:
             user_email=self.options.user,
             password=self.options.password,
             otp=otp,
+            accounts=accounts,
         )
         self.sessions.clear()
         self.guard.clear()
@@ -79,6 +82,18 @@ class Portal:
             "suspended": list(info.suspended_numbers),
             "recycle": list(info.recycle_numbers),
             "invoices": self.store.count_invoices(),
+            "comptes": [
+                {
+                    "compte": account.user_email,
+                    "supplier_id": account.supplier_id,
+                    "siret": account.supplier.siret,
+                    "nom": account.supplier.nom,
+                    "rejected": list(account.rejected_numbers),
+                    "suspended": list(account.suspended_numbers),
+                    "recycle": list(account.recycle_numbers),
+                }
+                for account in info.accounts
+            ],
         }
 
 

@@ -31,6 +31,8 @@ NUMERIC = {
     "--seed": r"ENTIER \[x>=0\]",
     "--seed-suspended": r"ENTIER \[x>=0\]",
     "--seed-recycle": r"ENTIER \[x>=0\]",
+    "--accounts": r"ENTIER \[1<=x<=500\]",
+    "--max-sessions-per-account": r"ENTIER \[x>=0\]",
     "--random-seed": r"ENTIER",
     "--fault-seed": rf"ENTIER \[0<=x<={FAULT_SEED_MAX}\]",
     "--latency-ms": r"ENTIER \[x>=0\]",
@@ -140,6 +142,47 @@ def test_suspended_and_recycle_counts_reach_the_options_as_numbers(
     refused = _invoke(command, "--seed-recycle", "-1")
     assert refused.exit_code == 2
     assert "Valeur invalide pour --seed-recycle : « -1 »" in refused.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "seed"])
+def test_the_number_of_accounts_reaches_the_options_as_a_number(
+    parsed: dict[str, Any], command: str
+) -> None:
+    result = _invoke(command, "--accounts", "3")
+    assert result.exit_code == 0, result.output
+    assert parsed["accounts"] == 3 and type(parsed["accounts"]) is int
+    refused = _invoke(command, "--accounts", "0")
+    assert refused.exit_code == 2
+    assert (
+        "Valeur invalide pour --accounts : « 0 » (attendu : un nombre entier entre 1 et 500)"
+        in refused.stderr
+    )
+
+
+def test_the_session_cap_reaches_the_options_as_a_number(parsed: dict[str, Any]) -> None:
+    result = _invoke("serve", "--max-sessions-per-account", "2")
+    assert result.exit_code == 0, result.output
+    assert parsed["max_sessions_per_account"] == 2
+    assert type(parsed["max_sessions_per_account"]) is int
+    refused = _invoke("serve", "--max-sessions-per-account", "-1")
+    assert refused.exit_code == 2
+    assert "Valeur invalide pour --max-sessions-per-account : « -1 »" in refused.stderr
+
+
+def test_seed_command_seeds_every_account(tmp_path: Path) -> None:
+    result = _invoke(
+        "seed", "--data", str(tmp_path), "--seed", "2", "--accounts", "3", "--user", "f@ex.fr"
+    )
+    assert result.exit_code == 0, result.output
+    assert "dont 6 rejetées, sur 3 comptes (de f@ex.fr à f+3@ex.fr)." in result.output
+    store = Store(tmp_path / "sandbox.db")
+    try:
+        users = [(u.email, u.supplier_id) for u in store.list_users()]
+        per_supplier = {s: store.count_invoices(s) for _, s in users}
+    finally:
+        store.close()
+    assert [email for email, _ in users] == ["f@ex.fr", "f+2@ex.fr", "f+3@ex.fr"]
+    assert len(set(per_supplier.values())) == 1 and sum(per_supplier.values()) == 3 * 18
 
 
 def test_seed_command_seeds_the_suspensions_and_recyclings_asked_for(tmp_path: Path) -> None:
