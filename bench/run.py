@@ -5,10 +5,13 @@
     python -m bench.run --quick              # a fast look (3 runs of N = 10)
     python -m bench.run --workers 1,2 --latency 0 --audit on --n 50   # a cross product
     python -m bench.run --list               # the configurations and their estimated time
+    python -m bench.run --queue              # only the journal's queue at scale (no browser)
 
 For each configuration the sandbox (its own process) is re-seeded with N rejections and the
 robot runs a plan reissuing all of them; for each (N, latency) the floor client is measured
-once on a freshly seeded sandbox. See ``bench/README.md``.
+once on a freshly seeded sandbox. The default matrix ends with the simulation of the
+journal's queue at scale (``bench/queue.py``: 10,000 transactions, 200 workers, no browser,
+about a minute), written to ``queue.json``. See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -107,7 +110,37 @@ def parser() -> argparse.ArgumentParser:
         help="ajouter ces mesures à celles de --out (même commit), au lieu de les remplacer",
     )
     p.add_argument("--list", action="store_true", help="lister les configurations et s'arrêter")
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="seulement la simulation de la file du journal (PostgreSQL, sans navigateur)",
+    )
+    p.add_argument(
+        "--no-queue",
+        action="store_true",
+        help="la matrice par défaut sans la simulation de la file du journal",
+    )
     return p
+
+
+#: The queue simulation's estimated time (cluster, registration, 200 connections, the run).
+QUEUE_ESTIMATE_S = 60
+
+
+def with_queue(args: argparse.Namespace) -> bool:
+    """Whether the queue simulation runs: asked for, or the default matrix (it stays under
+    two minutes) unless ``--no-queue``."""
+    chosen = args.quick or args.workers or args.latency or args.audit or args.only
+    return bool(args.queue or not (chosen or args.no_queue))
+
+
+def run_queue(args: argparse.Namespace, argv: Sequence[str] | None) -> list[str]:
+    """The queue simulation, written to ``<out>/queue.json``; its errors."""
+    from bench.queue import measure_queue
+
+    command = "python -m bench.run " + " ".join(sys.argv[1:] if argv is None else argv)
+    print("File du journal à grande échelle (bench/queue.py) :", flush=True)
+    return measure_queue(args.out, command.strip())
 
 
 def configurations(args: argparse.Namespace) -> list[BenchConfig]:
@@ -235,6 +268,14 @@ def added_to(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.queue:  # the queue alone: no browser, no sandbox
+        print(f"La file du journal (bench/queue.py) : ~{QUEUE_ESTIMATE_S / 60:.0f} min.")
+        if args.list:
+            return 0
+        errors = run_queue(args, argv)
+        for error in errors:
+            print(error, file=sys.stderr)
+        return 1 if errors else 0
     if any("=" not in item or not item.startswith("CHORUS_") for item in args.set):
         print("Option invalide : --set attend CHORUS_NOM=VALEUR.", file=sys.stderr)
         return 2
@@ -245,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"{len(configs)} configuration(s) :")
     _print_plan(configs, args.floor_n)
+    if with_queue(args):
+        print(f"  + la file du journal (bench/queue.py) ~{QUEUE_ESTIMATE_S / 60:.0f} min")
     if args.list:
         return 0
     machine = machine_info(ROOT, args.browser)
@@ -290,6 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     for path in write_results(args.out, machine, rows):
         print(f"Écrit : {path}")
+    if with_queue(args):  # after the browsers: it loads both cores on its own
+        queue_errors = run_queue(args, argv)
+        for error in queue_errors:
+            print(error, file=sys.stderr)
+        errors = [*errors, *queue_errors]
     return 1 if errors else 0
 
 
