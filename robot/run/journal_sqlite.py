@@ -8,7 +8,6 @@ needed to claim a row, or a session slot, atomically.
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
 import time
@@ -16,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random
 
 from robot.run.journal_db import Backend, Row, Session
 
@@ -62,15 +63,16 @@ class SqliteBackend(Backend):
         """Switch the file to WAL. Switching needs the file to itself, and SQLite refuses at
         once, without waiting, when connections opening the same new file at the same time
         (worker processes) would otherwise wait for each other: try again, a while."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            try:
+        for attempt in Retrying(
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+            ),
+            wait=wait_random(0.005, 0.02),
+            stop=stop_after_delay(BUSY_TIMEOUT_S),
+            reraise=True,
+        ):
+            with attempt:
                 self._db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(random.uniform(0.005, 0.02))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
