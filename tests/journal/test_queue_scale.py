@@ -31,7 +31,7 @@ from bench.queue import (  # noqa: E402
     violations,
 )
 
-#: About 10 s on two cores: 2,000 transactions, 40 workers in 2 processes, 10 accounts × 2.
+#: 5–10 s on two cores: 2,000 transactions, 40 workers in 2 processes, 10 accounts × 2.
 SCALED = QueueConfig(
     transactions=2_000,
     workers=40,
