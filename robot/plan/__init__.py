@@ -9,20 +9,9 @@ header), ``_rules`` checks each cell, ``_load`` makes the :class:`Plan`, ``templ
 the template.
 """
 
-from robot.plan._load import (
-    ATTACHMENT_EXTENSIONS,
-    COLUMNS,
-    INFO_COLUMNS,
-    OVERRIDE_COLUMNS,
-    PAYMENT_MODES,
-    REQUIRED_COLUMNS,
-    VAT_RATES,
-    Plan,
-    PlanError,
-    PlanIssue,
-    load_plan,
-    numero_is_valid,
-)
+from robot.plan._csv import COLUMNS, INFO_COLUMNS, OVERRIDE_COLUMNS, REQUIRED_COLUMNS
+from robot.plan._load import Plan, PlanError, PlanIssue, load_plan
+from robot.plan._rules import ATTACHMENT_EXTENSIONS, PAYMENT_MODES, VAT_RATES, numero_is_valid
 from robot.plan.template import write_plan_template
 
 __all__ = [

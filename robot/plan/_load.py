@@ -18,37 +18,11 @@ from datetime import date
 from pathlib import Path
 
 from robot.errors import Refused
-from robot.plan._csv import (
-    COLUMNS,
-    INFO_COLUMNS,
-    OVERRIDE_COLUMNS,
-    REQUIRED_COLUMNS,
-    read_raw,
-)
-from robot.plan._rules import (
-    ATTACHMENT_EXTENSIONS,
-    PAYMENT_MODES,
-    VAT_RATES,
-    check_rows,
-    numero_is_valid,
-    paris_today,
-)
+from robot.plan._csv import COLUMNS, read_raw
+from robot.plan._rules import check_rows, paris_today
 from scenarios.model import Correction, Kind
 
-__all__ = [
-    "ATTACHMENT_EXTENSIONS",
-    "COLUMNS",
-    "INFO_COLUMNS",
-    "OVERRIDE_COLUMNS",
-    "PAYMENT_MODES",
-    "REQUIRED_COLUMNS",
-    "VAT_RATES",
-    "Plan",
-    "PlanError",
-    "PlanIssue",
-    "load_plan",
-    "numero_is_valid",
-]
+__all__ = ["Plan", "PlanError", "PlanIssue", "load_plan"]
 
 
 @dataclass(frozen=True)
