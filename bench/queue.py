@@ -4,16 +4,19 @@ Workers with no browser share one PostgreSQL journal. A worker takes a session s
 account that has work left (``Journal.acquire_session_slot``: at most ``max_sessions`` live
 per account; it reads the account's live slots first, a read that locks and writes nothing,
 and asks only when one is free; with none, it waits a random time that doubles up to
-``backoff_max_s``), claims that account's transactions one after another (``claim_next``), renews
-the lease once (``heartbeat``), finishes the transaction (``finish_transaction``), renews the
-slot once a third of its lease has gone by (``renew_session_slot``), and gives the slot
-back after ``session_span`` transactions or as soon as the account has nothing left to claim.
-The work is these journal calls and nothing else: what is measured is the queue itself.
+``backoff_max_s``), claims that account's transactions one after another
+(``claim_next(run_id, worker, account=…)``), renews the lease once (``heartbeat``), finishes
+the transaction (``finish_transaction``), renews the slot once a third of its lease has gone
+by (``renew_session_slot``), and gives the slot back after ``session_span`` transactions or as
+soon as the account has nothing left to claim. The work is these journal calls and nothing
+else: what is measured is the queue itself.
 
-- **One run per account.** ``claim_next(run_id, worker)`` claims any transaction of a run and
-  the journal has no per-account claim, so each account's transactions form a run of their
-  own (``<prefix>-run-NN``): a worker holding a slot of account NN claims from that run. The
-  account is also written in each transaction's correction (``compte``).
+- **One run, many accounts.** The transactions are recorded as ``chorus-robot enqueue``
+  records a plan: one run (``<prefix>-run``), each transaction under its account
+  (``<prefix>-compte-NN``, dealt in turn), in one call (``Journal.enqueue``). A worker holding
+  a slot of account NN claims that account's transactions only, as ``chorus-robot worker``
+  does. Once every transaction is finished the coordinator ends the run
+  (``Journal.end_run_if_complete``), as the last worker of a fleet does.
 - **Dying workers.** The first worker to claim one of ``dying`` transactions drawn at random
   (in the first half of the plan) dies: it closes its connection without finishing,
   postponing or releasing anything. Its lease and its session slot expire after ``lease_s``
@@ -38,7 +41,9 @@ or a slot started and returned; meanwhile the coordinator reads every account's 
    leases that overlap prove two live holders;
 3. no account had more than ``max_sessions`` live slots: neither in any sample, nor in the
    slots' certainly-held intervals (built the same way, until the release starts);
-4. each stalled worker's late heartbeat and finish were refused.
+4. each stalled worker's late heartbeat and finish were refused;
+5. the run ended, with exit code 0, at the first ``end_run_if_complete`` after the last
+   finish.
 
 Figures: successful claims per second, over the wall time from the start signal to the last
 finish, and the latency of ``claim_next`` calls that returned a transaction (p50/p99), with the
@@ -71,7 +76,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.measure import machine_cpu_s
-from robot.run.journal import Journal, SessionSlot, machine_id
+from robot.run.journal import Journal, QueueItem, SessionSlot, TransactionRow, machine_id
 from robot.run.states import State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,8 +99,6 @@ STALL_TIMEOUT_LEASES = 30.0
 CONNECT_TIMEOUT_S = 180.0
 #: Connections a simulation opens besides one per worker (coordinator, sampler, setup).
 EXTRA_CONNECTIONS = 8
-#: Connections the journal's registration uses at once.
-SETUP_CONNECTIONS = 4
 #: As ``bench/run.py``: a busier machine at start, or other programs taking more of it during
 #: the run, mark the figures preliminary.
 BUSY_LOAD_PER_CORE = 0.25
@@ -205,7 +208,7 @@ class QueueResult:
     reports: list[WorkerReport]
     #: Start signal to the last successful finish.
     wall_s: float
-    #: Registering the runs and transactions, then connecting every worker.
+    #: Enqueuing the run and its transactions, then connecting every worker.
     setup_s: float
     connect_s: float
     complete: bool
@@ -215,6 +218,8 @@ class QueueResult:
     final_rows: dict[int, tuple[str, str | None]]
     #: Transaction id → account, as registered.
     accounts_of: dict[int, int]
+    #: What ``end_run_if_complete`` returned after the run (None: it did not end the run).
+    end_code: int | None = None
     #: CPU seconds from the start signal to the end: ``machine`` (every process),
     #: ``workers`` (the workers' processes), ``server`` (PostgreSQL, when on this machine),
     #: ``other`` (the rest).
@@ -276,6 +281,7 @@ class QueueResult:
             "slots_taken": len(self.holdings),
             "takeovers": sum(n - 1 for n in per_transaction.values()),
             "died": sum(report.died for report in self.reports),
+            "end_code": self.end_code,
             "stalled_refused": sum(
                 lease.fate == "stalled" and lease.late_finish is False for lease in leases
             ),
@@ -314,9 +320,9 @@ def account_name(prefix: str, account: int) -> str:
     return f"{prefix}-compte-{account:02d}"
 
 
-def run_id(prefix: str, account: int) -> str:
-    """The run of an account's transactions (one run per account: see the module's text)."""
-    return f"{prefix}-run-{account:02d}"
+def run_id(prefix: str) -> str:
+    """The simulation's run (every account's transactions: see the module's text)."""
+    return f"{prefix}-run"
 
 
 # -- what the workers share -----------------------------------------------------------------
@@ -465,7 +471,9 @@ class _Worker:
 
     def _claim(self, account: int) -> Lease | None:
         started, c0 = time.perf_counter(), time.time()
-        row = self.journal.claim_next(run_id(self.prefix, account), self.name)
+        row = self.journal.claim_next(
+            run_id(self.prefix), self.name, account=account_name(self.prefix, account)
+        )
         c1 = time.time()
         elapsed = time.perf_counter() - started
         if row is None:
@@ -590,51 +598,40 @@ def _process_main(
 
 # -- the simulation -------------------------------------------------------------------------
 def _register(url: str, prefix: str, config: QueueConfig) -> dict[int, int]:
-    """One run per account, the transactions dealt to the accounts in turn; transaction id →
-    account. A few connections at once: 10,000 rows one by one take a while on one."""
+    """The run and its transactions, dealt to the accounts in turn, in one ``enqueue``;
+    transaction id → account."""
+    items = [
+        QueueItem(
+            account_name(prefix, i % config.accounts),
+            f"{prefix}-F{i:05d}",
+            f"{prefix}-F{i:05d}-B",
+            {"nature": "rejetee"},
+        )
+        for i in range(config.transactions)
+    ]
     journal = Journal(url, lease_s=config.lease_s)
     try:
-        for account in range(config.accounts):
-            journal.start_run(
-                run_id(prefix, account),
-                plan_path=Path("queue.csv"),
-                plan_sha256="0" * 64,
-                portal_url="simulation://queue",
-                dry_run=False,
-            )
+        journal.enqueue(
+            run_id(prefix),
+            plan_path=Path("queue.csv"),
+            plan_sha256="0" * 64,
+            plan_text="",
+            portal_url="simulation://queue",
+            dry_run=False,
+            run_dir=Path("queue"),
+            items=items,
+        )
+        return {
+            row.id: plan_index(row.numero_rejete) % config.accounts
+            for row in journal.transactions(run_id(prefix))
+        }
     finally:
         journal.close()
-    accounts_of: dict[int, int] = {}
-    lock = threading.Lock()
-    errors: list[BaseException] = []
 
-    def add(part: int) -> None:
-        journal = Journal(url, lease_s=config.lease_s)
-        try:
-            for i in range(part, config.transactions, SETUP_CONNECTIONS):
-                account = i % config.accounts
-                numero = f"{prefix}-F{i:05d}"
-                tid = journal.add_transaction(
-                    run_id(prefix, account),
-                    numero,
-                    f"{numero}-B",
-                    {"nature": "rejetee", "compte": account_name(prefix, account)},
-                )
-                with lock:
-                    accounts_of[tid] = account
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            journal.close()
 
-    threads = [threading.Thread(target=add, args=(p,)) for p in range(SETUP_CONNECTIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return accounts_of
+def _exit_code(rows: list[TransactionRow]) -> int:
+    """0 when every transaction is done (all the simulation ever finishes them with)."""
+    return 0 if all(row.state is State.DONE for row in rows) else 3
 
 
 def _sample_slots(
@@ -735,10 +732,15 @@ def simulate(
     wall_s = (max(finishes) if finishes else time.time()) - started
     journal = Journal(url, lease_s=config.lease_s)
     try:
+        # As the last worker of a fleet does; the stalled and dead workers' leases were all
+        # taken over and finished, so none is live.
+        end_code = (
+            journal.end_run_if_complete(run_id(prefix), _exit_code, max_failures=1)
+            if complete
+            else None
+        )
         final_rows = {
-            row.id: (row.state.value, row.machine)
-            for account in range(config.accounts)
-            for row in journal.transactions(run_id(prefix, account))
+            row.id: (row.state.value, row.machine) for row in journal.transactions(run_id(prefix))
         }
     finally:
         journal.close()
@@ -753,6 +755,7 @@ def simulate(
         slot_samples=samples,
         final_rows=final_rows,
         accounts_of=accounts_of,
+        end_code=end_code,
         cpu_s=_cpu_spent(cpu_began, cpu_ended, sum(cpu for _, cpu in parts)),
     )
 
@@ -904,6 +907,9 @@ def violations(result: QueueResult) -> list[str]:
                 f"{lease.worker} a pu écrire (bail {lease.late_heartbeat}, "
                 f"fin {lease.late_finish})"
             )
+    # 5. The run ended, with every transaction done.
+    if result.complete and result.end_code != 0:
+        problems.append(f"le run ne s'est pas terminé avec le code 0 (code {result.end_code})")
     return problems
 
 

@@ -92,8 +92,11 @@ def new_number(numero: str) -> str:
 
 
 def write_plan(path: Path, numbers: list[str]) -> Path:
-    """A minimal plan: every rejection reissued as it is under a new number."""
-    lines = ["numero_rejete;nouveau_numero"] + [f"{n};{new_number(n)}" for n in numbers]
+    """A minimal plan: every rejection reissued as it is under a new number (confirmed: the
+    robot refuses an identical reissue without ``confirmer_reemission=oui``)."""
+    lines = ["numero_rejete;nouveau_numero;confirmer_reemission"] + [
+        f"{n};{new_number(n)};oui" for n in numbers
+    ]
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     return path
 

@@ -6,12 +6,15 @@
     python -m bench.run --workers 1,2 --latency 0 --audit on --n 50   # a cross product
     python -m bench.run --list               # the configurations and their estimated time
     python -m bench.run --queue              # only the journal's queue at scale (no browser)
+    python -m bench.run --scaling            # only 1, 2, 4 accounts on PostgreSQL (~6 min)
 
 For each configuration the sandbox (its own process) is re-seeded with N rejections and the
 robot runs a plan reissuing all of them; for each (N, latency) the floor client is measured
-once on a freshly seeded sandbox. The default matrix ends with the simulation of the
-journal's queue at scale (``bench/queue.py``: 10,000 transactions, 200 workers, no browser,
-about a minute), written to ``queue.json``. See ``bench/README.md``.
+once on a freshly seeded sandbox. The default matrix ends with the throughput for many
+accounts on a PostgreSQL journal (``bench/scaling.py``: 1, 2 and 4 accounts of 2 sessions at
+300 ms, and one account on SQLite to compare), written to ``scaling.json``, then with the
+simulation of the journal's queue at scale (``bench/queue.py``: 10,000 transactions, 200
+workers, no browser, about a minute), written to ``queue.json``. See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.floor import FloorError, FloorResult, measure_floor
 from bench.matrix import (
@@ -43,6 +46,9 @@ from bench.robot_run import RobotRunError, new_number, run_robot
 from bench.rows import make_row
 from sandbox.server import RunningSandbox, start_sandbox
 from sandbox.settings import SandboxOptions
+
+if TYPE_CHECKING:
+    from bench.scaling import ScalingOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Load average (1 min, per core) above which figures are marked preliminary.
@@ -120,6 +126,34 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="la matrice par défaut sans la simulation de la file du journal",
     )
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="seulement le débit pour plusieurs comptes sur PostgreSQL (1, 2, 4 comptes)",
+    )
+    p.add_argument(
+        "--no-scaling",
+        action="store_true",
+        help="la matrice par défaut sans la mesure sur plusieurs comptes",
+    )
+    p.add_argument(
+        "--scaling-accounts",
+        type=_ints,
+        default=None,
+        help="nombres de comptes mesurés (défaut 1,2,4)",
+    )
+    p.add_argument(
+        "--scaling-invoices",
+        type=int,
+        default=None,
+        help="factures par compte (défaut 10)",
+    )
+    p.add_argument(
+        "--scaling-latency",
+        type=int,
+        default=None,
+        help="latence du portail en ms pour ces runs (défaut 300)",
+    )
     return p
 
 
@@ -132,6 +166,53 @@ def with_queue(args: argparse.Namespace) -> bool:
     two minutes) unless ``--no-queue``."""
     chosen = args.quick or args.workers or args.latency or args.audit or args.only
     return bool(args.queue or not (chosen or args.no_queue))
+
+
+def with_scaling(args: argparse.Namespace) -> bool:
+    """Whether the accounts' scaling runs: asked for, or the default matrix (about six
+    minutes more) unless ``--no-scaling``."""
+    chosen = args.quick or args.workers or args.latency or args.audit or args.only
+    return bool(args.scaling or not (chosen or args.no_scaling))
+
+
+def scaling_options(args: argparse.Namespace) -> ScalingOptions:
+    """The scaling measurement's options (``bench.scaling.ScalingOptions``) from the command
+    line; ValueError when one is out of range."""
+    from bench.scaling import ACCOUNTS, INVOICES_PER_ACCOUNT, LATENCY_MS, ScalingOptions
+
+    accounts = tuple(args.scaling_accounts or ACCOUNTS)
+    invoices = INVOICES_PER_ACCOUNT if args.scaling_invoices is None else args.scaling_invoices
+    latency = LATENCY_MS if args.scaling_latency is None else args.scaling_latency
+    if min(accounts) < 1 or invoices < 1 or latency < 0:
+        raise ValueError("--scaling-accounts et --scaling-invoices ≥ 1, --scaling-latency ≥ 0")
+    extra = dict(item.split("=", 1) for item in args.set)
+    if args.browser:
+        extra["CHORUS_BROWSER"] = args.browser
+    return ScalingOptions(
+        accounts=accounts,
+        invoices_per_account=invoices,
+        latency_ms=latency,
+        robot_root=args.robot_root.resolve(),
+        extra=extra,
+        work_dir=args.work_dir / "scaling" if args.work_dir else None,
+        keep_runs=args.keep_runs,
+        preliminary=args.preliminary,
+    )
+
+
+def scaling_estimate_s(args: argparse.Namespace) -> float:
+    from bench.scaling import configurations, estimate_s
+
+    return sum(estimate_s(c) for c in configurations(scaling_options(args)))
+
+
+def run_scaling(args: argparse.Namespace, argv: Sequence[str] | None) -> list[str]:
+    """The accounts' scaling, written to ``<out>/scaling.json``; its errors."""
+    from bench.scaling import measure_scaling
+
+    command = "python -m bench.run " + " ".join(sys.argv[1:] if argv is None else argv)
+    print("Plusieurs comptes sur PostgreSQL (bench/scaling.py) :", flush=True)
+    return measure_scaling(args.out, command.strip(), scaling_options(args))
 
 
 def run_queue(args: argparse.Namespace, argv: Sequence[str] | None) -> list[str]:
@@ -268,24 +349,21 @@ def added_to(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.queue:  # the queue alone: no browser, no sandbox
-        print(f"La file du journal (bench/queue.py) : ~{QUEUE_ESTIMATE_S / 60:.0f} min.")
-        if args.list:
-            return 0
-        errors = run_queue(args, argv)
-        for error in errors:
-            print(error, file=sys.stderr)
-        return 1 if errors else 0
     if any("=" not in item or not item.startswith("CHORUS_") for item in args.set):
         print("Option invalide : --set attend CHORUS_NOM=VALEUR.", file=sys.stderr)
         return 2
     try:
-        configs = configurations(args)
+        scaling_s = scaling_estimate_s(args) if with_scaling(args) else 0.0
+        configs = [] if args.queue or args.scaling else configurations(args)
     except ValueError as exc:
         print(f"Option invalide : {exc}", file=sys.stderr)
         return 2
+    if args.queue or args.scaling:  # asked alone: not the matrix
+        return _alone(args, argv, scaling_s)
     print(f"{len(configs)} configuration(s) :")
     _print_plan(configs, args.floor_n)
+    if with_scaling(args):
+        print(f"  + plusieurs comptes sur PostgreSQL (bench/scaling.py) ~{scaling_s / 60:.0f} min")
     if with_queue(args):
         print(f"  + la file du journal (bench/queue.py) ~{QUEUE_ESTIMATE_S / 60:.0f} min")
     if args.list:
@@ -333,11 +411,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     for path in write_results(args.out, machine, rows):
         print(f"Écrit : {path}")
+    if with_scaling(args):  # browsers again, on their own: after the matrix
+        scaling_errors = run_scaling(args, argv)
+        for error in scaling_errors:
+            print(error, file=sys.stderr)
+        errors = [*errors, *scaling_errors]
     if with_queue(args):  # after the browsers: it loads both cores on its own
         queue_errors = run_queue(args, argv)
         for error in queue_errors:
             print(error, file=sys.stderr)
         errors = [*errors, *queue_errors]
+    return 1 if errors else 0
+
+
+def _alone(args: argparse.Namespace, argv: Sequence[str] | None, scaling_s: float) -> int:
+    """``--scaling`` and/or ``--queue`` without the matrix."""
+    if args.scaling:
+        print(f"Plusieurs comptes sur PostgreSQL (bench/scaling.py) : ~{scaling_s / 60:.0f} min.")
+    if args.queue:  # no browser, no sandbox
+        print(f"La file du journal (bench/queue.py) : ~{QUEUE_ESTIMATE_S / 60:.0f} min.")
+    if args.list:
+        return 0
+    errors = run_scaling(args, argv) if args.scaling else []
+    if args.queue:
+        errors += run_queue(args, argv)
+    for error in errors:
+        print(error, file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -17,7 +17,7 @@ from pages._base import PageObject
 from pages._guard import session_gone, wait_for_screen
 from pages._options import Option, choose, real_options
 from pages._parse import clean, format_date_iso
-from pages.errors import LoginRequired, PortalUnavailable
+from pages.errors import LoginRequired, OptionUnavailable, PortalUnavailable
 
 
 class Labels:
@@ -215,12 +215,34 @@ class FournisseurBlock(FormBlock):
         accounts = self.accounts()
         if not accounts:
             return None
-        chosen = _match_account(accounts, wanted) or accounts[0]
+        chosen = match_account(accounts, wanted) or accounts[0]
+        self.coordonnees.select_option(value=chosen.value)
+        return chosen
+
+    def choose_account(self, wanted: str) -> Option:
+        """Choose the account ``wanted`` names (see :func:`match_account`); OptionUnavailable,
+        naming the accounts offered, when none matches."""
+        accounts = self.accounts()
+        chosen = match_account(accounts, wanted)
+        if chosen is None:
+            offered = " ; ".join(account.label for account in accounts) or "aucune"
+            raise OptionUnavailable(
+                (
+                    f"« {wanted} » ne figure pas dans la liste « {Labels.COORDONNEES} » "
+                    f"(proposées : {offered}).",
+                )
+            )
         self.coordonnees.select_option(value=chosen.value)
         return chosen
 
 
-def _match_account(accounts: list[Option], wanted: str) -> Option | None:
+_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
+
+
+def match_account(accounts: list[Option], wanted: str) -> Option | None:
+    """The account of ``accounts`` that ``wanted`` names: its whole label (« Libellé -
+    IBAN »), its value, its IBAN (spaces and case aside), or its label alone (« Libellé »,
+    case aside) when no other account has that label."""
     key = clean(wanted)
     if not key:
         return None
@@ -228,10 +250,16 @@ def _match_account(accounts: list[Option], wanted: str) -> Option | None:
         if account.label == key or account.value == key:
             return account
     iban = re.sub(r"\s", "", key.rsplit(" - ", 1)[-1]).upper()
-    for account in accounts:
-        if iban and iban in re.sub(r"\s", "", account.label).upper():
-            return account
-    return None
+    if _IBAN.fullmatch(iban):
+        for account in accounts:
+            if iban in re.sub(r"\s", "", account.label).upper():
+                return account
+    named = [
+        account
+        for account in accounts
+        if account.label.rsplit(" - ", 1)[0].strip().casefold() == key.casefold()
+    ]
+    return named[0] if len(named) == 1 else None
 
 
 class ReferencesBlock(FormBlock):

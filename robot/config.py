@@ -22,8 +22,9 @@ from dotenv import dotenv_values
 
 from robot.audit.retention import parse_keep
 from robot.errors import Refused
-from robot.otp import check_otp_spec, is_imap_spec
-from robot.secrets import MASK, Secret
+from robot.otp import bind_totp, check_otp_spec, check_totp_secret, is_imap_spec, is_totp_spec
+from robot.otp.totp import normalized_secret
+from robot.secrets import MASK, Secret, register
 
 PREFIX = "CHORUS_"
 SANDBOX_PREFIX = "CHORUS_SANDBOX_"
@@ -37,6 +38,7 @@ VARIABLES: dict[str, str] = {
     "otp_source": "CHORUS_OTP_SOURCE",
     "otp_imap_password": "CHORUS_OTP_IMAP_PASSWORD",
     "otp_imap_cafile": "CHORUS_OTP_IMAP_CAFILE",
+    "otp_totp_secret": "CHORUS_OTP_TOTP_SECRET",
     "browser": "CHORUS_BROWSER",
     "headless": "CHORUS_HEADLESS",
     "output_dir": "CHORUS_OUTPUT_DIR",
@@ -57,6 +59,15 @@ VARIABLES: dict[str, str] = {
     "max_requests_per_min": "CHORUS_MAX_REQUESTS_PER_MIN",
     "notify_url": "CHORUS_NOTIFY_URL",
     "lease_s": "CHORUS_LEASE_S",
+    "accounts_file": "CHORUS_ACCOUNTS",
+    "session_wait_s": "CHORUS_SESSION_WAIT_S",
+    "audit_signing_key": "CHORUS_AUDIT_SIGNING_KEY",
+    "tsa_url": "CHORUS_TSA_URL",
+    "notify_email": "CHORUS_NOTIFY_EMAIL",
+    "smtp_url": "CHORUS_SMTP_URL",
+    "smtp_password": "CHORUS_SMTP_PASSWORD",
+    "smtp_from": "CHORUS_SMTP_FROM",
+    "smtp_cafile": "CHORUS_SMTP_CAFILE",
 }
 
 #: Integer fields → inclusive bounds.
@@ -72,16 +83,24 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "max_sessions": (1, 16),
     "max_requests_per_min": (0, 100_000),
     "lease_s": (5, 3600),
+    "session_wait_s": (0, 86_400),
 }
 
 _TRUE = {"1", "true", "yes", "oui", "on", "vrai"}
 _FALSE = {"0", "false", "no", "non", "off", "faux"}
 _AUTO_MAILDIR = re.compile(r"\s*maildir\s*:\s*auto\s*", re.IGNORECASE)
-_SECRETS = ("password", "audit_key", "otp_imap_password")
+_SECRETS = ("password", "audit_key", "otp_imap_password", "otp_totp_secret", "smtp_password")
 #: Every field checked by :func:`_semantic_problems`: one per variable, and ``journal_url``
 #: (``CHORUS_JOURNAL`` when it names a server).
 _FIELDS = (*VARIABLES, "journal_url")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: Fields holding the path of a file that must exist.
+_FILES = ("otp_imap_cafile", "accounts_file", "audit_signing_key", "smtp_cafile")
+
+
+def is_email(text: str) -> bool:
+    """Whether ``text`` looks like an e-mail address: what a Chorus Pro identifiant is."""
+    return _EMAIL.fullmatch(text) is not None
 
 
 class ConfigError(Refused):
@@ -184,6 +203,64 @@ class DatabaseUrl:
         return self.masked()
 
 
+#: ``CHORUS_SMTP_URL``'s schemes: STARTTLS on 587 by default, or TLS from the start on 465.
+SMTP_SCHEMES = {"smtp": 587, "smtps": 465}
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where the end-of-run e-mail goes out: ``smtp://user@host:587`` (STARTTLS, always
+    required) or ``smtps://user@host:465`` (TLS from the start). No password in it: that is
+    ``CHORUS_SMTP_PASSWORD``, a secret."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    user: str | None = None
+
+    @classmethod
+    def parse(cls, raw: str) -> SmtpServer:
+        """The server in ``raw``; ValueError with a French reason (never quoting a password)."""
+        found = _URL_SCHEME.match(raw)
+        scheme = found.group(1).lower() if found else ""
+        if scheme not in SMTP_SCHEMES:
+            raise ValueError(
+                "smtp://utilisateur@serveur:587 (STARTTLS) ou smtps://utilisateur@serveur:465 "
+                "(TLS) attendu"
+            )
+        parts = urlsplit(raw)
+        if parts.password is not None:
+            raise ValueError(
+                "le mot de passe ne se met pas dans l'adresse : utilisez CHORUS_SMTP_PASSWORD"
+            )
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("le port de l'adresse SMTP n'est pas valide") from None
+        if not parts.hostname:
+            raise ValueError("l'adresse SMTP n'indique pas de serveur")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(
+                "l'adresse SMTP ne nomme qu'un serveur : smtp://utilisateur@serveur:port"
+            )
+        return cls(
+            host=parts.hostname,
+            port=port or SMTP_SCHEMES[scheme],
+            implicit_tls=scheme == "smtps",
+            user=unquote(parts.username) if parts.username else None,
+        )
+
+    def __str__(self) -> str:
+        user = f"{quote(self.user, safe='')}@" if self.user else ""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{host}:{self.port}"
+
+
+def email_addresses(raw: str) -> list[str]:
+    """The addresses of a list written ``a@x.fr, b@y.fr`` (``;`` or spaces also separate)."""
+    return [part for part in re.split(r"[,;\s]+", raw) if part]
+
+
 @dataclass(frozen=True)
 class Config:
     """What a run needs to know, validated. ``portal_url`` None = the embedded sandbox."""
@@ -194,6 +271,9 @@ class Config:
     otp_source: str = "maildir:auto"
     otp_imap_password: Secret | None = None
     otp_imap_cafile: Path | None = None
+    #: The authenticator application's secret (base32) of ``CHORUS_OTP_SOURCE=totp``; once
+    #: the configuration is built, ``otp_source`` carries it (:class:`robot.otp.TotpSpec`).
+    otp_totp_secret: Secret | None = None
     browser: str | None = None
     headless: bool = True
     output_dir: Path = field(default_factory=lambda: Path("runs"))
@@ -217,6 +297,25 @@ class Config:
     notify_url: str | None = None
     #: How long a claim or a session slot lasts without a heartbeat, in seconds.
     lease_s: int = 60
+    #: The TOML file of the accounts (robot.accounts); None: CHORUS_LOGIN's account only.
+    accounts_file: Path | None = None
+    #: How long a worker waits for one of an account's session slots (all leased, or the
+    #: portal refusing a login for too many sessions) before giving up, in seconds. Waiting
+    #: spends no retry budget: the portal is not failing, the account is busy.
+    session_wait_s: int = 1800
+    #: The Ed25519 private key (PEM) that signs the audit manifest; None: not signed so.
+    audit_signing_key: Path | None = None
+    #: An RFC 3161 time-stamp authority (http(s)://…); None: no time stamp.
+    tsa_url: str | None = None
+    #: Who receives the end-of-run e-mail (addresses separated by commas); None: no e-mail.
+    notify_email: str | None = None
+    #: The SMTP server it is sent through (STARTTLS or TLS), and its login's password.
+    smtp_url: SmtpServer | None = None
+    smtp_password: Secret | None = None
+    #: The sender's address; None: the SMTP login, when it is an address.
+    smtp_from: str | None = None
+    #: A private certificate authority of the SMTP server (PEM); None: the system's.
+    smtp_cafile: Path | None = None
     #: The PostgreSQL journal (``CHORUS_JOURNAL=postgresql://…``); None: a SQLite file.
     journal_url: DatabaseUrl | None = None
 
@@ -224,6 +323,10 @@ class Config:
         problems = _semantic_problems({name: getattr(self, name) for name in _FIELDS})
         if problems:
             raise ConfigError(problems)
+        if self.otp_totp_secret is not None:
+            # As the applications show it (groups of four) and as the codes are computed.
+            register(normalized_secret(self.otp_totp_secret.reveal()))
+            object.__setattr__(self, "otp_source", bind_totp(self.otp_source, self.otp_totp_secret))
 
     @property
     def embedded_sandbox(self) -> bool:
@@ -284,7 +387,7 @@ def load_config(
         problems.append(
             "CHORUS_OTP_SOURCE : « maildir:auto » ne vaut que pour le bac à sable intégré ; "
             "avec CHORUS_PORTAL_URL, indiquez prompt, maildir:/chemin, command:<commande>, "
-            "imaps://identifiant@serveur/INBOX ou none"
+            "imaps://identifiant@serveur/INBOX, totp ou none"
         )
     if problems:
         raise ConfigError(problems)
@@ -319,7 +422,9 @@ def _parse(name: str, raw: str) -> Any:
         return int(raw)
     if name == "journal" and is_database_url(raw):
         return DatabaseUrl.parse(raw)
-    if name in ("output_dir", "journal", "otp_imap_cafile"):
+    if name == "smtp_url":
+        return SmtpServer.parse(raw)
+    if name in ("output_dir", "journal", *_FILES):
         return Path(raw).expanduser()
     if name in ("video", "trace"):
         return raw.lower()
@@ -370,6 +475,15 @@ def _url_problems(url: str) -> list[str]:
     return []
 
 
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url
+
+
 def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     """Range, choice and consistency problems of already typed values (field → value)."""
     var = VARIABLES
@@ -388,6 +502,7 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     if otp_problem:
         problems.append(f"{var['otp_source']} : {otp_problem}")
     problems += _imap_problems(values)
+    problems += _totp_problems(values)
     keep_runs: str | None = values["keep_runs"]
     if keep_runs is not None:
         try:
@@ -395,7 +510,7 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
         except ValueError as exc:
             problems.append(str(exc))
     login: str | None = values["login"]
-    if login is not None and not _EMAIL.fullmatch(login):
+    if login is not None and not is_email(login):
         problems.append(f"{var['login']} : « {login} » n'est pas une adresse électronique")
     browser: str | None = values["browser"]
     if browser is not None and not Path(browser).is_file():
@@ -414,6 +529,18 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
     notify_url: str | None = values["notify_url"]
     if notify_url is not None and not re.match(r"https?://[^/\s]+", notify_url):
         problems.append(f"{var['notify_url']} : « {notify_url} » n'est pas une adresse http(s)")
+    tsa_url: str | None = values["tsa_url"]
+    if tsa_url is not None and not _is_http_url(tsa_url):
+        problems.append(
+            f"{var['tsa_url']} : « {tsa_url} » n'est pas une adresse http(s) "
+            "(http://horodatage.exemple.fr/tsa attendu)"
+        )
+    for name in ("accounts_file", "audit_signing_key"):
+        path: Path | None = values[name]
+        if path is not None and not path.is_file():
+            shown = "est un dossier" if path.is_dir() else "n'existe pas"
+            problems.append(f"{var[name]} : « {path} » {shown}")
+    problems += _email_problems(values)
     portal_url: str | None = values["portal_url"]
     if portal_url is not None:
         problems += _url_problems(portal_url)
@@ -421,6 +548,44 @@ def _semantic_problems(values: Mapping[str, Any]) -> list[str]:
             problems.append(f"{var['login']} : obligatoire avec CHORUS_PORTAL_URL")
         if not values["password"]:
             problems.append(f"{var['password']} : obligatoire avec CHORUS_PORTAL_URL")
+    return problems
+
+
+def _email_problems(values: Mapping[str, Any]) -> list[str]:
+    """The end-of-run e-mail: valid addresses, a server to send through, a password for its
+    login, a sender, a CA file that exists."""
+    var = VARIABLES
+    problems: list[str] = []
+    recipients: str | None = values["notify_email"]
+    server: SmtpServer | None = values["smtp_url"]
+    sender: str | None = values["smtp_from"]
+    if recipients is not None:
+        wrong = [a for a in email_addresses(recipients) if not is_email(a)]
+        if wrong or not email_addresses(recipients):
+            shown = ", ".join(f"« {a} »" for a in wrong) or "aucune adresse"
+            problems.append(f"{var['notify_email']} : {shown} (adresse électronique attendue)")
+        if server is None:
+            problems.append(f"{var['smtp_url']} : obligatoire avec {var['notify_email']}")
+    if sender is not None and not is_email(sender):
+        problems.append(f"{var['smtp_from']} : « {sender} » n'est pas une adresse électronique")
+    if server is not None:
+        if server.user and not values["smtp_password"]:
+            problems.append(
+                f"{var['smtp_password']} : obligatoire quand {var['smtp_url']} nomme un utilisateur"
+            )
+        if recipients is not None and sender is None and not is_email(server.user or ""):
+            problems.append(
+                f"{var['smtp_from']} : obligatoire quand l'utilisateur de {var['smtp_url']} "
+                "n'est pas une adresse électronique"
+            )
+    if values["smtp_password"] and (server is None or not server.user):
+        problems.append(
+            f"{var['smtp_password']} : sans usage sans utilisateur dans {var['smtp_url']} "
+            "(smtp://utilisateur@serveur:587)"
+        )
+    cafile: Path | None = values["smtp_cafile"]
+    if cafile is not None and not cafile.is_file():
+        problems.append(f"{var['smtp_cafile']} : « {cafile} » n'existe pas")
     return problems
 
 
@@ -434,3 +599,23 @@ def _imap_problems(values: Mapping[str, Any]) -> list[str]:
     if cafile is not None and not cafile.is_file():
         problems.append(f"{var['otp_imap_cafile']} : « {cafile} » n'existe pas")
     return problems
+
+
+def _totp_problems(values: Mapping[str, Any]) -> list[str]:
+    """``totp`` needs its secret, a valid one (never quoted); a secret needs ``totp``."""
+    var = VARIABLES
+    secret: Secret | None = values["otp_totp_secret"]
+    wanted = is_totp_spec(values["otp_source"])
+    if secret is None:
+        if wanted:
+            return [
+                f"{var['otp_totp_secret']} : obligatoire avec {var['otp_source']}=totp (le "
+                "secret de l'application d'authentification, en base32)"
+            ]
+        return []
+    problem = check_totp_secret(secret.reveal())
+    if problem is not None:
+        return [f"{var['otp_totp_secret']} : {problem}"]
+    if not wanted:
+        return [f"{var['otp_totp_secret']} : sans usage sans {var['otp_source']}=totp"]
+    return []

@@ -16,6 +16,7 @@ The tree of the robot's errors (the scenarios' own two families, ``BusinessError
     │   ├── ConfigError       robot.config: the configuration (every problem listed)
     │   └── PlanError         robot.plan: the plan (every problem listed)
     ├── LockHeld              exit 4: robot.run.lock
+    ├── AlreadyQueued         exit 4: robot.run.journal, invoices an open run already holds
     ├── BrowserNotFound       exit 3: robot.browser.find, no Chromium to launch
     ├── OtpError              exit 3: robot.otp, no one-time code could be obtained
     ├── JournalError          exit 3: robot.run.journal_db, the journal cannot be used

@@ -179,6 +179,44 @@ class Database:
     def check_password(self, user: User, password: str) -> bool:
         return verify_password(user.password_hash, password)
 
+    # -- authenticator codes (TOTP) ---------------------------------------------------------
+
+    def totp_enrolment(self, email: str) -> tuple[bool, str | None]:
+        """Whether the admin interface enrolled or unenrolled ``email`` since the last reset,
+        and its secret then (None: unenrolled)."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT secret FROM totp WHERE email = ?", (email.strip(),)
+            ).fetchone()
+        return (False, None) if row is None else (True, row["secret"])
+
+    def set_totp(self, email: str, secret: str | None) -> None:
+        """Enrol ``email`` with ``secret``, or unenrol it (None); its used periods are
+        forgotten (a new secret has codes of its own)."""
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO totp VALUES (?, ?)", (email.strip(), secret))
+            conn.execute("DELETE FROM totp_uses WHERE email = ?", (email.strip(),))
+
+    def use_totp_step(self, email: str, step: int) -> bool:
+        """Record that ``email`` logged in with the code of period ``step``; False, recording
+        nothing, when that period or a later one was used already (a replay)."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT MAX(step) AS last FROM totp_uses WHERE email = ?", (email.strip(),)
+            ).fetchone()
+            if row["last"] is not None and row["last"] >= step:
+                return False
+            conn.execute("INSERT INTO totp_uses VALUES (?, ?)", (email.strip(), step))
+            return True
+
+    def totp_steps(self, email: str) -> list[int]:
+        """The periods whose code ``email`` logged in with since the last reset, in order."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT step FROM totp_uses WHERE email = ? ORDER BY step", (email.strip(),)
+            ).fetchall()
+        return [int(r["step"]) for r in rows]
+
     # -- directory and suppliers ------------------------------------------------------------
 
     def add_structure(self, structure: Structure) -> None:

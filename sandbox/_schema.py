@@ -5,7 +5,10 @@ and quantities as decimal strings (never REAL). ``in_synthese`` is a generated c
 work list can never disagree with the status, and it is indexed with the deposit date.
 ``routing_since`` is when the routing of a recycled invoice started again (NULL otherwise:
 routing then counts from the deposit). Columns added after a database was first created are
-added to it when it is opened (:data:`ADDED_COLUMNS`).
+added to it when it is opened (:data:`ADDED_COLUMNS`). ``totp`` holds the authenticator
+enrolments made through the admin interface (a NULL secret: unenrolled, over the server's
+``--totp-secret``), ``totp_uses`` the periods whose code each account logged in with (no code
+is accepted twice); a reset empties both.
 """
 
 from __future__ import annotations
@@ -128,6 +131,15 @@ CREATE TABLE IF NOT EXISTS history (
     utilisateur TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_invoice ON history(invoice_id, id);
+CREATE TABLE IF NOT EXISTS totp (
+    email TEXT PRIMARY KEY COLLATE NOCASE,
+    secret TEXT
+);
+CREATE TABLE IF NOT EXISTS totp_uses (
+    email TEXT NOT NULL COLLATE NOCASE,
+    step INTEGER NOT NULL,
+    PRIMARY KEY (email, step)
+);
 """
 
 #: Columns added to ``invoices`` since its first version: (name, SQL type), added by
@@ -144,6 +156,8 @@ def upgrade(conn: sqlite3.Connection) -> None:
 
 
 TABLES = (
+    "totp_uses",
+    "totp",
     "history",
     "attachments",
     "lines",

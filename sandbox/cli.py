@@ -8,6 +8,8 @@ restarting a server on the same folder keeps its state (the robot's resume tests
 ``--accounts N`` seeds N supplier accounts, each with its own structure and invoices
 (``--user``, then the same address with ``+2``… before the ``@``);
 ``--max-sessions-per-account N`` refuses a login of an account already holding N live sessions.
+``--totp-secret BASE32`` enrols the ``--user`` account for authenticator codes (TOTP) instead of
+the e-mailed code (the admin interface, ``/_admin/totp``, enrols any account).
 
 The help is all French, the built-in ``--help`` and usage line included, and a value the
 command line cannot use is refused with a French message (exit code 2).
@@ -218,6 +220,10 @@ class _AnnouncingServer(uvicorn.Server):
                     f"{accounts} comptes fournisseurs, de {self._options.user} à {last} "
                     "(même mot de passe)."
                 )
+            if self._options.totp_secret:
+                typer.echo(
+                    f"Application d'authentification (TOTP) enregistrée pour {self._options.user}."
+                )
             if self._options.admin_token:
                 typer.echo("Interface d'administration activée sous /_admin/.")
             sys.stdout.flush()
@@ -270,6 +276,14 @@ Password = Annotated[str | None, _text("Mot de passe du compte de démonstration
 Otp = Annotated[
     bool | None, _flag("--otp", "Demander un code de vérification par courriel à la connexion.")
 ]
+TotpSecret = Annotated[
+    str | None,
+    typer.Option(
+        help="Secret (base32) de l'application d'authentification du compte --user : son "
+        "code (TOTP) remplace le code envoyé par courriel.",
+        metavar="BASE32",
+    ),
+]
 
 
 @app.command(cls=_FrenchCommand, rich_help_panel=COMMANDS_PANEL)
@@ -285,6 +299,7 @@ def serve(
     user: User = None,
     password: Password = None,
     otp: Otp = None,
+    totp_secret: TotpSecret = None,
     admin_token: Annotated[
         str | None, _text("Jeton de l'interface /_admin/ (8 caractères au moins).")
     ] = None,

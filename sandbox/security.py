@@ -1,4 +1,5 @@
-"""Sessions, CSRF tokens, login lockout, one-time codes and their e-mail (Maildir).
+"""Sessions, CSRF tokens, login lockout, one-time codes (by e-mail, or from an authenticator
+application) and their e-mail (Maildir).
 
 Sessions live server-side (in memory): the cookie only carries a random id, rotated at login.
 
@@ -11,14 +12,24 @@ pruned when counted. :meth:`SessionStore.admit` counts and logs in under one loc
 simultaneous logins cannot both take the last slot; it keeps each account's peak of live
 sessions since the last :meth:`SessionStore.clear` (reset).
 
-Nothing here logs or shows a password, a code, a session id or a CSRF token; the records that
-hold them keep them out of their ``repr``.
+**Authenticator codes** (TOTP, RFC 6238, with ``pyotp``): an account enrolled with a secret
+(``--totp-secret``, or ``POST /_admin/totp``) is asked, after its password, for the code its
+application shows instead of an e-mailed one: 6 digits per 30-second period, the periods just
+before and after the current one accepted too (clock drift, typing time: :func:`totp_step`).
+A period whose code was accepted once, or any earlier one, is refused afterwards (a replay,
+RFC 6238 § 5.2); the store keeps the periods used.
+
+Nothing here logs or shows a password, a code, a secret, a session id or a CSRF token; the
+records that hold them keep them out of their ``repr``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import os
+import re
 import secrets
 import socket
 import threading
@@ -29,6 +40,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from enum import StrEnum
 from pathlib import Path
+
+import pyotp
 
 Clock = Callable[[], float]
 
@@ -41,6 +54,10 @@ OTP_TTL_S = 10 * 60  # [assumed] a code is valid 10 minutes
 OTP_MAX_FAILURES = 5  # wrong codes before the code is void (no brute force of 6 digits)
 OTP_SENDER = "ne-pas-repondre@chorus-pro.gouv.fr"
 OTP_SUBJECT = "Chorus Pro - Code de vérification"
+TOTP_PERIOD_S = 30  # RFC 6238's default, and every authenticator application's
+TOTP_DIGITS = 6
+TOTP_WINDOW = 1  # periods accepted before and after the current one
+TOTP_MIN_CHARS = 16  # base32 characters (80 bits): the shortest secrets applications use
 
 
 class OtpCheck(StrEnum):
@@ -69,6 +86,60 @@ class OtpChallenge:
 
 
 @dataclass
+class TotpChallenge:
+    """The login of an account enrolled for authenticator codes, waiting for one (the codes
+    are checked against the account's secret, :func:`totp_step`)."""
+
+    email: str
+    expires_at: float
+
+    def expired(self, now: float) -> bool:
+        return now > self.expires_at
+
+
+def normalized_totp_secret(secret: str) -> str:
+    """A base32 secret as applications show it (groups, lower case, padding) made plain."""
+    return re.sub(r"[\s\-=]", "", secret).upper()
+
+
+def totp_secret_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot be enrolled (French, never quoting it), or None."""
+    plain = normalized_totp_secret(secret)
+    if not re.fullmatch(r"[A-Z2-7]+", plain):
+        return "Le secret doit être écrit en base32 (lettres A à Z et chiffres 2 à 7)."
+    try:
+        base64.b32decode(plain + "=" * (-len(plain) % 8))
+    except binascii.Error:
+        return "Le secret base32 est tronqué (longueur impossible)."
+    if len(plain) < TOTP_MIN_CHARS:
+        return f"Le secret doit compter au moins {TOTP_MIN_CHARS} caractères base32."
+    return None
+
+
+def totp_step(secret: str, typed: str, now: float) -> int | None:
+    """The period whose code ``typed`` is, within :data:`TOTP_WINDOW` periods of ``now``
+    (seconds since the epoch); None when it is none of them."""
+    totp = pyotp.TOTP(normalized_totp_secret(secret), digits=TOTP_DIGITS, interval=TOTP_PERIOD_S)
+    current = int(now // TOTP_PERIOD_S)
+    given = typed.strip().encode()
+    for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
+        if hmac.compare_digest(given, totp.at(step * TOTP_PERIOD_S).encode()):
+            return step
+    return None
+
+
+def new_totp_secret() -> str:
+    """A fresh secret (160 bits, base32), as the admin interface draws one."""
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str) -> str:
+    """The ``otpauth://`` address an authenticator application reads (as a QR code)."""
+    totp = pyotp.TOTP(normalized_totp_secret(secret), digits=TOTP_DIGITS, interval=TOTP_PERIOD_S)
+    return totp.provisioning_uri(name=email, issuer_name="Chorus Pro (bac à sable)")
+
+
+@dataclass
 class Session:
     """One browser's session: anonymous (login form) or logged in."""
 
@@ -77,7 +148,7 @@ class Session:
     last_seen: float
     email: str | None = None
     supplier_id: int | None = None
-    otp: OtpChallenge | None = field(default=None, repr=False)
+    otp: OtpChallenge | TotpChallenge | None = field(default=None, repr=False)
     window_closed: bool = False
     flashes: list[tuple[str, str]] = field(default_factory=list)
     served: int = 0  # requests served while logged in (the « expire after N requests » knob)

@@ -15,6 +15,10 @@ creates, each with its own supplier structure: account 1 is ``user``, account k 
 same address with ``+k`` before the ``@`` (:func:`account_email`), all with ``password``.
 ``max_sessions_per_account`` (``CHORUS_SANDBOX_MAX_SESSIONS_PER_ACCOUNT``, default 0: no
 limit) caps the live sessions of one account (a fault knob too).
+
+``totp_secret`` (``CHORUS_SANDBOX_TOTP_SECRET``, ``--totp-secret``, base32) enrols the ``user``
+account for authenticator codes (TOTP) instead of the e-mailed code: at start, and again after
+every reset. The admin interface enrols or unenrols any account (``/_admin/totp``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sandbox.security import totp_secret_problem
 
 ENV_PREFIX = "CHORUS_SANDBOX_"
 FAULT_SEED_MAX = 2**31 - 1  # the largest --fault-seed
@@ -56,6 +62,8 @@ class SandboxOptions:
     user: str = "comptable@exemple-fournisseur.fr"
     password: str = field(default="Demo-Chorus-2026", repr=False)
     otp: bool = False
+    #: The ``user`` account's authenticator secret (base32); None: not enrolled.
+    totp_secret: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
     latency_ms: int = 0
     jitter_ms: int = 0
@@ -115,6 +123,10 @@ class SandboxOptions:
             raise OptionError(f"Identifiant invalide : « {self.user} » (adresse électronique).")
         if not self.password:
             raise OptionError("Le mot de passe de démonstration ne peut pas être vide.")
+        if self.totp_secret is not None:
+            problem = totp_secret_problem(self.totp_secret)
+            if problem is not None:
+                raise OptionError(f"Option --totp-secret : {problem}")
         if self.admin_token is not None and len(self.admin_token) < 8:
             raise OptionError("Le jeton d'administration doit compter au moins 8 caractères.")
         renames, removals = self.label_renames, self.label_removals

@@ -18,6 +18,16 @@ Off (404) unless the server has an admin token; every call needs
     POST /_admin/sessions/expire                 end every session now
     GET  /_admin/stats                           per account: live sessions now, and their
                                                   peak since the last reset
+    GET  /_admin/totp                            per account: enrolled for authenticator
+                                                  codes or not, the periods it logged in with
+    POST /_admin/totp                            {"compte", "secret"?}: enrol an account (a
+                                                  secret drawn when none is given; the answer
+                                                  gives it, and its otpauth:// address)
+    DELETE /_admin/totp?compte=ID                unenrol it (the e-mailed code again, if the
+                                                  account has one)
+
+Enrolments last until the next reset, after which only the server's ``--totp-secret`` (its
+``--user`` account) is enrolled again.
 
 Every invoice record carries ``compte``, the identifiant of its account. With several
 accounts (``--accounts``) a number may exist in more than one: ``?compte=`` chooses; without
@@ -41,8 +51,9 @@ from starlette.routing import BaseRoute, Route
 from sandbox.faults import FaultError
 from sandbox.fmt import PARIS
 from sandbox.model import Invoice, Status
-from sandbox.security import account_key
+from sandbox.security import account_key, new_totp_secret, totp_secret_problem, totp_uri
 from sandbox.store import NotFound, RuleViolation
+from sandbox.web_auth import totp_secret_of
 from sandbox.web_common import Portal, portal_of
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -318,6 +329,60 @@ async def stats(request: Request) -> Response:
     )
 
 
+async def totp_accounts(request: Request) -> Response:
+    """Every account: whether it is enrolled for authenticator codes, and the periods
+    (``floor(unix time / 30)``) whose code it logged in with since the last reset."""
+    portal = portal_of(request)
+    comptes = {
+        user.email: {
+            "totp": totp_secret_of(portal, user.email) is not None,
+            "pas_utilises": portal.store.totp_steps(user.email),
+        }
+        for user in portal.store.list_users()
+    }
+    return JSONResponse({"comptes": comptes})
+
+
+async def enrol_totp(request: Request) -> Response:
+    """Enrol ``compte`` with ``secret`` (base32), or with a secret drawn here."""
+    portal = portal_of(request)
+    try:
+        body = await _body(request)
+    except ValueError:
+        return _error(422, "Corps JSON invalide.")
+    unknown = set(body) - {"compte", "secret"}
+    if unknown:
+        return _error(422, f"Paramètre inconnu : {', '.join(sorted(unknown))}.")
+    compte, secret = body.get("compte"), body.get("secret")
+    if not isinstance(compte, str) or not compte.strip():
+        return _error(422, "Le compte (identifiant) est obligatoire.")
+    if secret is None:
+        secret = new_totp_secret()
+    if not isinstance(secret, str):
+        return _error(422, "Le secret doit être du texte (base32).")
+    problem = totp_secret_problem(secret)
+    if problem is not None:
+        return _error(422, problem)
+    user = portal.store.get_user(compte)
+    if user is None:
+        raise NotFound(f"Compte inconnu : {compte.strip()}.")
+    portal.store.set_totp(user.email, secret)
+    return JSONResponse(
+        {"compte": user.email, "secret": secret, "uri": totp_uri(secret, user.email)}
+    )
+
+
+async def unenrol_totp(request: Request) -> Response:
+    """Unenrol ``?compte=``: its second step is the e-mailed code again, if it has one."""
+    portal = portal_of(request)
+    compte = _compte_param(request)
+    user = portal.store.get_user(compte) if compte else None
+    if user is None:
+        raise NotFound(f"Compte inconnu : {compte or '(absent)'}.")
+    portal.store.set_totp(user.email, None)
+    return JSONResponse({"compte": user.email, "totp": False})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/_admin/invoices", guarded(list_invoices), methods=["GET"]),
@@ -331,4 +396,7 @@ def routes() -> list[BaseRoute]:
         Route("/_admin/sessions", guarded(sessions_issued), methods=["GET"]),
         Route("/_admin/sessions/expire", guarded(expire_sessions), methods=["POST"]),
         Route("/_admin/stats", guarded(stats), methods=["GET"]),
+        Route("/_admin/totp", guarded(totp_accounts), methods=["GET"]),
+        Route("/_admin/totp", guarded(enrol_totp), methods=["POST"]),
+        Route("/_admin/totp", guarded(unenrol_totp), methods=["DELETE"]),
     ]

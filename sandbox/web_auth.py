@@ -1,4 +1,11 @@
-"""Public page, login (with the optional one-time code by e-mail) and logout.
+"""Public page, login (with the optional one-time code by e-mail, or from an authenticator
+application) and logout.
+
+An account enrolled for authenticator codes (:func:`totp_secret_of`) gets the same second step,
+« Code de vérification » on ``/connexion/code``, with another explanatory text and no e-mail.
+Its wrong codes, replays included, count towards the login lockout like wrong passwords (and
+a right password alone does not clear them: only a complete login does), so that the six
+digits cannot be tried at leisure; the e-mailed code keeps its own rule (5 wrong codes void it).
 
 With the ``max_sessions_per_account`` knob set, a login of an account that already holds that
 many live sessions (:mod:`sandbox.security`) is refused with :data:`TOO_MANY_SESSIONS`
@@ -8,12 +15,23 @@ atomically with the login itself, after the one-time code. A logout frees the sl
 
 from __future__ import annotations
 
+import time
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox.security import OtpCheck, Session, account_key, new_otp, otp_message
+from sandbox.security import (
+    OTP_TTL_S,
+    OtpCheck,
+    Session,
+    TotpChallenge,
+    account_key,
+    new_otp,
+    otp_message,
+    totp_step,
+)
 from sandbox.web_common import (
     Portal,
     checked_form,
@@ -30,6 +48,8 @@ LOCKED = (
 )
 WRONG_CODE = "Code de vérification incorrect."
 EXPIRED_CODE = "Code de vérification expiré. Reconnectez-vous."
+#: [assumed] the real portal's wording for a code already used is not documented.
+REUSED_CODE = "Ce code a déjà été utilisé. Attendez le code suivant de votre application."
 #: [assumed] no session limit is documented for the real portal (SCREENS.md, « Login »).
 TOO_MANY_SESSIONS = "Nombre maximal de sessions simultanées atteint pour ce compte."
 
@@ -66,6 +86,15 @@ async def login_submit(request: Request) -> Response:
     if not ok or user is None:
         locked = portal.guard.failure(email)
         return refuse(LOCKED if locked else WRONG_CREDENTIALS)
+    totp_secret = totp_secret_of(portal, user.email)
+    if totp_secret is not None:
+        # The failures are cleared by the code, not by the password alone (module docstring).
+        if _at_cap(portal, user.email, session):
+            return refuse(TOO_MANY_SESSIONS)
+        fresh = portal.sessions.rotate(session)
+        request.scope["state"]["session"] = fresh
+        fresh.otp = TotpChallenge(user.email, portal.sessions.now() + OTP_TTL_S)
+        return RedirectResponse("/connexion/code", status_code=303)
     portal.guard.success(email)
     if user.otp:
         if _at_cap(portal, user.email, session):
@@ -119,7 +148,23 @@ async def otp_form(request: Request) -> Response:
     session = current_session(request)
     if session is None or session.otp is None:
         return RedirectResponse("/connexion", status_code=303)
-    return render(request, "otp.html", {"error": None})
+    return _otp_page(request, session, None)
+
+
+def _otp_page(request: Request, session: Session, error: str | None) -> Response:
+    totp = isinstance(session.otp, TotpChallenge)
+    return render(request, "otp.html", {"error": error, "totp": totp})
+
+
+def totp_secret_of(portal: Portal, email: str) -> str | None:
+    """The authenticator secret ``email`` is enrolled with, or None: the admin interface's
+    enrolment since the last reset, else the server's ``--totp-secret`` for its ``--user``."""
+    enrolled, secret = portal.store.totp_enrolment(email)
+    if enrolled:
+        return secret
+    if portal.options.totp_secret and account_key(email) == account_key(portal.options.user):
+        return portal.options.totp_secret
+    return None
 
 
 async def otp_submit(request: Request) -> Response:
@@ -128,14 +173,47 @@ async def otp_submit(request: Request) -> Response:
     challenge = session.otp
     if challenge is None:
         return RedirectResponse("/connexion", status_code=303)
+    if isinstance(challenge, TotpChallenge):
+        return await _totp_submit(request, session, challenge, str(form.get("code", "")))
     result = challenge.check(str(form.get("code", "")), portal.sessions.now())
     if result is OtpCheck.EXPIRED:
         session.otp = None
         session.flash("alert", EXPIRED_CODE)
         return RedirectResponse("/connexion", status_code=303)
     if result is OtpCheck.WRONG:
-        return render(request, "otp.html", {"error": WRONG_CODE})
-    user = portal.store.get_user(challenge.email)
+        return _otp_page(request, session, WRONG_CODE)
+    return _complete_login(request, portal, session, challenge.email)
+
+
+async def _totp_submit(
+    request: Request, session: Session, challenge: TotpChallenge, typed: str
+) -> Response:
+    """Check an authenticator code: right, current (± one period) and not used before."""
+    portal = portal_of(request)
+    email = challenge.email
+    secret = totp_secret_of(portal, email)
+
+    def back_to_login(message: str) -> Response:
+        session.otp = None
+        session.flash("alert", message)
+        return RedirectResponse("/connexion", status_code=303)
+
+    if portal.guard.is_locked(email):
+        return back_to_login(LOCKED)
+    if secret is None or challenge.expired(portal.sessions.now()):
+        return back_to_login(EXPIRED_CODE)  # unenrolled meanwhile, or too late
+    step = totp_step(secret, typed, time.time())
+    if step is None or not portal.store.use_totp_step(email, step):
+        if portal.guard.failure(email):
+            return back_to_login(LOCKED)
+        return _otp_page(request, session, WRONG_CODE if step is None else REUSED_CODE)
+    portal.guard.success(email)
+    return _complete_login(request, portal, session, email)
+
+
+def _complete_login(request: Request, portal: Portal, session: Session, email: str) -> Response:
+    """The second factor passed: log in, unless the account reached its session cap."""
+    user = portal.store.get_user(email)
     if user is None:
         return RedirectResponse("/connexion", status_code=303)
     if not _log_in(request, portal, session, user.email, user.supplier_id):

@@ -19,7 +19,7 @@ from scenarios.model import (
     StepResult,
 )
 from scenarios.reissue_content import ReissueContent, build_content, corrected_lines
-from scenarios.session import login
+from scenarios.session import SessionLimit, login
 from scenarios.steps import acknowledge, process, reissue
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ReissueContent",
     "Rejection",
     "ScenarioError",
+    "SessionLimit",
     "SessionLost",
     "Step",
     "StepResult",

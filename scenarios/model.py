@@ -83,6 +83,52 @@ _KIND_LABELS = {
 }
 
 
+class Action(StrEnum):
+    """What a plan row asks for its invoice; the value is what the plan's ``action`` says.
+
+    A rejected invoice is reissued (acknowledge, process, reissue) or only acknowledged
+    (acknowledge, process: no new invoice); a suspended one is completed, one to recycle
+    recycled; any row may be ignored (read and checked, nothing done on the portal).
+    """
+
+    REISSUE = "reemettre"
+    ACKNOWLEDGE = "acquitter"
+    COMPLETE = "completer"
+    RECYCLE = "recycler"
+    IGNORE = "ignorer"
+
+    @property
+    def label(self) -> str:
+        """In French, as a person reads it."""
+        return _ACTION_LABELS[self]
+
+    @classmethod
+    def default_for(cls, kind: Kind) -> Action:
+        """The work a kind of invoice asks for when the plan does not say."""
+        return _KIND_WORK[kind]
+
+    @classmethod
+    def allowed_for(cls, kind: Kind) -> tuple[Action, ...]:
+        """The actions a plan may ask for an invoice of ``kind``."""
+        if kind is Kind.REJECTED:
+            return (cls.REISSUE, cls.ACKNOWLEDGE, cls.IGNORE)
+        return (_KIND_WORK[kind], cls.IGNORE)
+
+
+_ACTION_LABELS = {
+    Action.REISSUE: "Réémettre",
+    Action.ACKNOWLEDGE: "Acquitter sans réémettre",
+    Action.COMPLETE: "Compléter",
+    Action.RECYCLE: "Recycler",
+    Action.IGNORE: "Ignorer",
+}
+_KIND_WORK = {
+    Kind.REJECTED: Action.REISSUE,
+    Kind.SUSPENDED: Action.COMPLETE,
+    Kind.TO_RECYCLE: Action.RECYCLE,
+}
+
+
 class Step(StrEnum):
     """The steps of a transaction: for a rejected invoice acknowledge, process, reissue; for a
     suspended one acknowledge, complete; for one to recycle, recycle."""
@@ -153,6 +199,13 @@ class Correction:
     fields set here; a suspended one is completed with ``pieces_jointes`` and/or
     ``commentaire`` (same number, ``nouveau_numero`` empty); one to recycle gets a new
     ``siret_destinataire``, ``code_service`` and/or ``numero_engagement`` (same number).
+    ``action`` may ask for less (:attr:`work`): a rejected invoice only acknowledged and
+    processed, or any invoice left alone.
+
+    ``lignes``, when given, replace the rejected invoice's lines; ``remise`` is the discount
+    of its one line; ``coordonnees_bancaires`` names one of the supplier's registered bank
+    accounts (label or IBAN). ``confirmer_reemission`` allows a reissue the robot would
+    otherwise refuse as a likely double billing (see :func:`scenarios.reissue.check_reissue`).
     """
 
     numero_rejete: str  # the invoice's number on the portal, whatever its kind
@@ -169,15 +222,42 @@ class Correction:
     pieces_jointes: tuple[Path, ...] = ()
     source_line: int = 0  # line of the plan file, for messages
     kind: Kind = Kind.REJECTED
+    #: The account the invoice belongs to (its identifiant, as the plan writes it); empty:
+    #: the default account. Says who logs in, not what the invoice holds.
+    compte: str = ""
+    remise: Decimal | None = None
+    coordonnees_bancaires: str | None = None
+    lignes: tuple[InvoiceLine, ...] = ()
+    #: None: the work of its kind (:meth:`Action.default_for`).
+    action: Action | None = None
+    confirmer_reemission: bool = False
+
+    @property
+    def work(self) -> Action:
+        """What the row asks for: its ``action``, else the work of its kind."""
+        return self.action or Action.default_for(self.kind)
 
     def overrides(self) -> dict[str, Any]:
         """The fields this correction changes (name → value), empty ones left out."""
-        skip = {"numero_rejete", "nouveau_numero", "source_line", "kind"}
         return {
             name: value
             for name, value in self.__dict__.items()
-            if name not in skip and value is not None and value != ()
+            if name not in _NOT_FIELDS and value is not None and value != ()
         }
+
+
+#: What a correction holds besides the invoice's fields.
+_NOT_FIELDS = frozenset(
+    {
+        "numero_rejete",
+        "nouveau_numero",
+        "source_line",
+        "kind",
+        "compte",
+        "action",
+        "confirmer_reemission",
+    }
+)
 
 
 @dataclass(frozen=True)

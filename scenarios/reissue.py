@@ -6,16 +6,30 @@ number needs a person. Otherwise the form is filled from the rejected invoice an
 correction, sent, and the new invoice's consultation page is read to verify.
 
 Dry run: the form is filled (proving every value can be chosen on the portal) but neither
-sent nor saved; the result says, in French, what would be sent.
+sent nor saved; the result says, in French, what would be sent, new totals included.
+
+What the step records (``StepResult.before`` / ``after``): the new invoice's content as typed
+(:meth:`ReissueContent.as_dict`) and the invoice as read on the portal; under ``"contenu"``,
+the rejected invoice's content as read (``before``) and the new invoice's as read back after
+sending (``after``; in a dry run, as it would be sent, with ``"simulation": True``), each as
+:func:`scenarios.reissue_content.describe` says it — the report compares them.
+
+Before the first click of a transaction (:func:`check_reissue`, :func:`check_bank_account`),
+a reissue that would bill twice — an invoice rejected as « Facture en doublon », or a new
+invoice identical to the rejected one but for its number — needs the plan's
+``confirmer_reemission``, and the bank account the plan names must be one of the supplier's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from playwright.sync_api import Page
 
 from pages import EntryForm, InvoicePage, InvoiceRecord, Navigator, SearchPage, SearchRow
+from pages.form_blocks import match_account
 from scenarios._portal import DRAFT, read_rejected, search_number, translated
 from scenarios.model import (
     BusinessError,
@@ -26,34 +40,59 @@ from scenarios.model import (
     Step,
     StepResult,
 )
-from scenarios.reissue_content import ReissueContent, build_content
+from scenarios.reissue_content import ReissueContent, build_content, described
+
+#: The motive of a rejection for double billing (docs/portal.md, « Rejection motives »):
+#: found in the motive's text, whatever its case.
+DUPLICATE_MOTIVE = "doublon"
 
 #: Statuses that show the new invoice was sent (docs/portal.md, « Statuses »).
 SENT_STATUSES = ("Déposée", "En cours d'acheminement", "Mise à disposition du destinataire")
 
 
 def reissue(
-    page: Page, rejection: Rejection, correction: Correction, *, dry_run: bool = False
+    page: Page,
+    rejection: Rejection,
+    correction: Correction,
+    *,
+    dry_run: bool = False,
+    check: Callable[[InvoiceRecord], object] | None = None,
 ) -> StepResult:
-    """Issue the corrected invoice ``correction.nouveau_numero`` unless it already exists."""
+    """Issue the corrected invoice ``correction.nouveau_numero`` unless it already exists.
+
+    ``check`` is called with the rejected invoice before the form is filled (as by the steps
+    before, when they did not click): the BusinessError it raises stops the step there.
+    """
     numero = correction.nouveau_numero
     with translated(f"Nouvelle facture {numero}"):
         original = rejection.invoice or read_rejected(page, rejection.numero, rejection.link)
-        content = build_content(original, correction)
+        try:
+            content = build_content(original, correction)
+        except BusinessError:
+            if check is not None:
+                check(original)  # the same refusal, saying in what state the portal is
+            raise
+        was = {"contenu": described(original)}
         existing = _existing(page, rejection, content, original)
         if existing is not None:
             return StepResult(
                 Step.REISSUE,
                 Outcome.ALREADY_DONE,
                 f"La facture {numero} existe déjà ({existing.statut}).",
-                before=_state(existing),
-                after=_state(existing),
+                before={**_state(existing), **was},
+                after={**_state(existing), "contenu": described(existing)},
             )
+        if check is not None:
+            check(original)
         form = Navigator(page).entry_form()
         fill(form, content)
         if dry_run:
             return StepResult(
-                Step.REISSUE, Outcome.WOULD_DO, content.summary(), before=content.as_dict()
+                Step.REISSUE,
+                Outcome.WOULD_DO,
+                content.summary(),
+                before={**content.as_dict(), **was},
+                after={"contenu": content.described(), "simulation": True},
             )
         said = form.submit()
         record = InvoicePage(page).wait().read()
@@ -66,8 +105,8 @@ def reissue(
         Step.REISSUE,
         Outcome.DONE,
         f"Facture {numero} émise.",
-        before=content.as_dict(),
-        after=_state(record),
+        before={**content.as_dict(), **was},
+        after={**_state(record), "contenu": described(record)},
         portal_messages=(said,),
     )
 
@@ -76,26 +115,83 @@ def check_reissue(record: InvoiceRecord, correction: Correction) -> ReissueConte
     """The new invoice's content, built before the transaction's first click.
 
     A correction that cannot apply to the rejected invoice as the portal shows it (say
-    ``montant_ht`` on an invoice of several lines) is a BusinessError whose message says in
-    what state the portal is left — untouched by this transaction — and what to do next.
+    ``montant_ht`` on an invoice of several lines), or a reissue that would bill twice
+    without ``confirmer_reemission`` (:func:`double_billing`), is a BusinessError whose
+    message says in what state the portal is left — untouched by this transaction — and what
+    to do next.
     """
     try:
-        return build_content(record, correction)
+        content = build_content(record, correction)
+        if not correction.confirmer_reemission:
+            why = double_billing(record, correction, content)
+            if why:
+                raise BusinessError(why)
     except BusinessError as exc:
-        if not record.acquittee:
-            state = "toujours rejetée, non acquittée"
-        elif not record.rejet_traite:
-            state = "rejetée et acquittée, rejet non traité"
-        else:
-            state = "rejetée, rejet traité, sans nouvelle facture"
-        where = (
-            f"la ligne {correction.source_line} du plan" if correction.source_line else "le plan"
-        )
         raise BusinessError(
             f"{exc}. Rien n'a été fait par le robot sur le portail : la facture "
-            f"{record.numero} y est {state}. Corrigez {where}, puis relancez-le.",
+            f"{record.numero} y est {_left(record)}. Corrigez {_where(correction)}, puis "
+            "relancez-le.",
             exc.messages,
         ) from exc
+    return content
+
+
+def double_billing(record: InvoiceRecord, correction: Correction, content: ReissueContent) -> str:
+    """Why reissuing ``record`` as ``content`` would likely bill the recipient twice (French),
+    or "": it was rejected as « Facture en doublon », or nothing but its number changes."""
+    new = correction.nouveau_numero
+    if DUPLICATE_MOTIVE in record.motif_rejet.casefold():
+        return (
+            f"La facture {record.numero} a été rejetée pour le motif « {record.motif_rejet} » : "
+            f"la réémettre sous le numéro {new} la facturerait deux fois. Si le destinataire "
+            "n'a pas reçu cette facture, mettez confirmer_reemission=oui dans le plan ; sinon, "
+            "action=acquitter (acquitter et traiter le rejet, sans nouvelle facture)"
+        )
+    unchanged = build_content(record, Correction(record.numero, new))
+    if content.same_as(unchanged):
+        motive = f" (« {record.motif_rejet} »)" if record.motif_rejet else ""
+        return (
+            f"La nouvelle facture {new} serait identique à la facture rejetée {record.numero}, "
+            "au numéro près : rien n'y est corrigé et le destinataire la recevrait deux fois. "
+            f"Corrigez dans le plan ce qui a motivé le rejet{motive}, ou mettez "
+            "confirmer_reemission=oui pour la réémettre telle quelle"
+        )
+    return ""
+
+
+def check_bank_account(page: Page, correction: Correction) -> Correction:
+    """``correction`` with its ``coordonnees_bancaires`` as the portal names that account
+    (« Libellé - IBAN »), read on « Saisir une facture » (opened, never sent); BusinessError
+    when the supplier has no such account. Read-only: run before the first click."""
+    wanted = correction.coordonnees_bancaires
+    if wanted is None:
+        return correction
+    with translated("Coordonnées bancaires"):
+        accounts = Navigator(page).entry_form().fournisseur.accounts()
+    chosen = match_account(accounts, wanted)
+    if chosen is None:
+        offered = " ; ".join(f"« {account.label} »" for account in accounts) or "aucun"
+        raise BusinessError(
+            f"Coordonnées bancaires « {wanted} » inconnues du portail : les comptes du "
+            f"fournisseur sont {offered}. Rien n'a été fait par le robot sur le portail pour "
+            f"la facture {correction.numero_rejete}. Corrigez {_where(correction)} (colonne "
+            "coordonnees_bancaires : le libellé ou l'IBAN d'un de ces comptes), puis "
+            "relancez-le."
+        )
+    return replace(correction, coordonnees_bancaires=chosen.label)
+
+
+def _left(record: InvoiceRecord) -> str:
+    """In what state the rejected invoice is, as ``record`` shows it."""
+    if not record.acquittee:
+        return "toujours rejetée, non acquittée"
+    if not record.rejet_traite:
+        return "rejetée et acquittée, rejet non traité"
+    return "rejetée, rejet traité, sans nouvelle facture"
+
+
+def _where(correction: Correction) -> str:
+    return f"la ligne {correction.source_line} du plan" if correction.source_line else "le plan"
 
 
 def fill(form: EntryForm, content: ReissueContent) -> None:
@@ -105,7 +201,10 @@ def fill(form: EntryForm, content: ReissueContent) -> None:
     form.destinataire.set_siret(content.siret_destinataire)
     if content.code_service:  # a missing required one is left to the portal's own message
         form.destinataire.set_code_service(content.code_service)
-    form.fournisseur.set_account(content.coordonnees_bancaires)
+    if content.account_named:  # the plan's choice: never another account instead
+        form.fournisseur.choose_account(content.coordonnees_bancaires)
+    else:
+        form.fournisseur.set_account(content.coordonnees_bancaires)
     refs = form.references
     if content.type_facture:
         refs.set_type(content.type_facture)

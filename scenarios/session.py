@@ -16,7 +16,23 @@ from scenarios.model import BusinessError, PortalError
 CREDENTIAL_ALERTS = (
     "Identifiant ou mot de passe incorrect",
     "Votre compte est temporairement verrouillé",
+    # A refused code is not tried again: each refusal counts toward the lockout (5 lock the
+    # account for an hour), and a wrong authenticator secret would give wrong codes forever.
+    # (A code already used — another machine took the same period — is retried: the next
+    # period's code is another.)
+    "Code de vérification incorrect",
 )
+#: The login form's alert when the account already holds as many sessions as the portal
+#: allows (the sessions of a machine that died stay open until the portal ends them).
+SESSION_LIMIT_ALERT = "Nombre maximal de sessions simultanées"
+
+
+class SessionLimit(PortalError):
+    """The portal refused a login: the account holds all the sessions it may have at once.
+
+    Not a failure of the work: wait for a session to end and try again (the retries' budget
+    is not spent on it, see ``CHORUS_SESSION_WAIT_S``).
+    """
 
 
 def login(
@@ -45,7 +61,8 @@ def login(
                 raise BusinessError(
                     "Le portail demande un code de vérification, mais aucune source de codes "
                     "n'est configurée : indiquez CHORUS_OTP_SOURCE (prompt, maildir:/chemin, "
-                    "command:<commande> ou imaps://identifiant@serveur/INBOX)."
+                    "command:<commande>, imaps://identifiant@serveur/INBOX, ou totp avec "
+                    "CHORUS_OTP_TOTP_SECRET)."
                 )
             OtpPage(page).submit(otp(since))
         Navigator(page, base_url).remember_home()
@@ -53,6 +70,8 @@ def login(
         said = exc.messages
         if any(alert in message for message in said for alert in CREDENTIAL_ALERTS):
             raise BusinessError(f"Connexion refusée : {' '.join(said)}", said) from None
+        if any(SESSION_LIMIT_ALERT in message for message in said):
+            raise SessionLimit(f"Connexion impossible pour l'instant : {' '.join(said)}") from None
         raise PortalError(f"Connexion impossible : {' '.join(said)}") from None
     except (PageError, ParseError) as exc:
         raise PortalError(f"Connexion impossible : {exc}") from None

@@ -29,8 +29,20 @@ class CliResult:
 RobotCli = Callable[..., CliResult]
 
 
-def write_plan(path: Path, rows: list[dict[str, str]]) -> Path:
-    """A plan CSV as a French spreadsheet saves it (``;``, BOM, CRLF)."""
+def write_plan(path: Path, rows: list[dict[str, str]], *, confirm: bool = True) -> Path:
+    """A plan CSV as a French spreadsheet saves it (``;``, BOM, CRLF).
+
+    ``confirm``: a row reissuing under a new number and saying nothing of
+    ``confirmer_reemission`` gets ``oui`` — the tests reissue the sandbox's invoices as they
+    are, which the robot refuses unconfirmed (double billing). ``False`` writes the rows as
+    given (the tests of that guard)."""
+    if confirm:
+        rows = [
+            {**row, "confirmer_reemission": "oui"}
+            if row.get("nouveau_numero") and "confirmer_reemission" not in row
+            else row
+            for row in rows
+        ]
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in columns]

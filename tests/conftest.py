@@ -11,6 +11,10 @@ URLs are passed explicitly (``fresh_sandbox.url``): no global ``base_url``.
 
 Every test that starts a browser, or the robot, is marked ``e2e`` at collection (see
 :func:`e2e_reason`): ``make test-fast`` (``pytest -m "not e2e"``) runs the others.
+
+The tests run longest first (:class:`LongestFirst`). ``--spread`` (``make test``) hands them
+to xdist's workers one at a time, those of a file that share a fixture together
+(:class:`Spread`): the two workers finish together.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import pytest
 from cli_support import CliResult, RobotCli
 from playwright.sync_api import Playwright
+from xdist.scheduler import LoadScopeScheduling
 
 from robot.browser.find import QUIET_FLAGS, find_chromium
 from sandbox.server import RunningSandbox, start_sandbox
@@ -190,14 +195,138 @@ def _script_starts(script: Path) -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: it must see the markers added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``e2e`` every test that starts a browser or the robot (:func:`e2e_reason`); then
-    the slowest tests first (stable sort): the two workers of `make test` end together."""
+    """Mark ``e2e`` every test that starts a browser or the robot (:func:`e2e_reason`);
+    :class:`LongestFirst` orders them after every other plugin."""
     for item in items:
         if item.get_closest_marker("e2e") is None:
             reason = e2e_reason(item)
             if reason is not None:
                 item.add_marker(pytest.mark.e2e(reason=reason))
-    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
+
+
+# -- the order of the tests, and how `make test` shares them between its workers ------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--spread",
+        action="store_true",
+        help="with -n: hand the workers one test at a time as they run short, in the order "
+        "of tests/conftest.py's LongestFirst; the tests of a file that share a fixture go "
+        "together, as with --dist loadfile",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(LongestFirst(), "chorus-longest-first")
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if not config.getoption("spread"):
+        return None
+    config.option.loadscopereorder = False  # keep LongestFirst's order
+    return Spread(config, log)
+
+
+class Spread(LoadScopeScheduling):
+    """``--spread``: each test is a unit of work, but a file that shares a fixture
+    (:func:`shares_a_fixture`) is one unit, as ``--dist loadfile`` makes every file.
+
+    A unit goes to a worker that has two tests or fewer left, in the order the workers
+    collected them (:class:`LongestFirst`): the longest tests are spread over both workers
+    first, the many short ones fill in at the end, and both finish within seconds of each
+    other. (``--dist loadgroup`` with an ``xdist_group`` mark per such file would do the
+    same, but pytest-xdist 3.8 does not group under pytest 9.2: pytest-xdist issue 1386.)
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        file = nodeid.split("::", 1)[0]
+        return file if shares_a_fixture(self.config.rootpath / file) else nodeid
+
+
+class LongestFirst:
+    """The longest tests first (:func:`cost_rank`): what is left at the end to even out the
+    two workers' finishing times is then the many short tests.
+
+    Last of all the hooks: pytest's own reordering (tests grouped by the browser they are
+    parametrized with) would otherwise undo the order. The tests of a file that share a
+    fixture stay together, at the place of the first of them and the rank of the longest,
+    so that the fixture is set up once (with ``--spread`` they go to one worker together).
+    """
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        key = {item: (cost_rank(item, e2e_reason(item)), index) for index, item in enumerate(items)}
+        files: dict[Path, list[pytest.Item]] = {}
+        for item in items:
+            if shares_a_fixture(item.path):
+                files.setdefault(item.path, []).append(item)
+        for tests in files.values():
+            rank = min(key[item][0] for item in tests)
+            first = key[tests[0]][1]
+            key.update({item: (rank, first) for item in tests})
+        items.sort(key=key.__getitem__)
+
+
+#: :func:`cost_rank`'s ranks, the longest tests first: ``slow``; those that run the robot
+#: (or a benchmark, a script that starts a browser…) in a child process, 5 to 60 s each; those
+#: that drive a browser from the test's process, 1 to 5 s; the others, well under a second.
+SLOW, CHILD_PROCESS, BROWSER, QUICK = range(4)
+
+
+def cost_rank(item: pytest.Item, reason: str | None) -> int:
+    """Where ``item`` goes in the order the workers take the tests (``reason``: its
+    :func:`e2e_reason`)."""
+    if item.get_closest_marker("slow"):
+        return SLOW
+    if reason is None:
+        return BROWSER if item.get_closest_marker("e2e") else QUICK
+    # The reasons of :func:`_string_reason` (a child process, a script, inline code) all
+    # begin with "runs", after the name of the function that does it.
+    return CHILD_PROCESS if " runs " in reason else BROWSER
+
+
+@functools.cache
+def shares_a_fixture(test_file: Path) -> bool:
+    """Whether tests of ``test_file`` may share a fixture that a worker sets up for the first
+    of them it runs: one of the file's own broader than a test (a module's run of the robot,
+    a mail server), or one of a conftest.py of its folders below this one (the journal's
+    PostgreSQL). Read from the source, as the controller of xdist's workers, which collects
+    no test, can. This file's session fixtures (the sandbox) and the plugins' (the browser)
+    are set up once per worker, whatever it runs."""
+    test_file = test_file.resolve()
+    if _broad_fixture_scopes(test_file):
+        return True
+    folder = test_file.parent
+    while folder != TESTS_DIR and folder.is_relative_to(TESTS_DIR):
+        if _broad_fixture_scopes(folder / "conftest.py"):
+            return True
+        folder = folder.parent
+    return False
+
+
+@functools.cache
+def _broad_fixture_scopes(path: Path) -> frozenset[str]:
+    """The scopes other than ``function`` given to a ``@pytest.fixture`` in ``path``."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return frozenset()
+    scopes = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if not isinstance(decorator, ast.Call):
+                continue
+            called = decorator.func
+            if (getattr(called, "attr", None) or getattr(called, "id", None)) != "fixture":
+                continue
+            for keyword in decorator.keywords:
+                if keyword.arg == "scope" and isinstance(keyword.value, ast.Constant):
+                    scopes.add(str(keyword.value.value))
+    return frozenset(scopes - {"function"})
 
 
 @pytest.fixture(scope="session")

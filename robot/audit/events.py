@@ -87,7 +87,7 @@ def _last_line(fd: int) -> bytes | None:
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class EventLog:

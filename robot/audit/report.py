@@ -7,13 +7,15 @@ linked by their paths relative to the run folder. Every value shown goes through
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shlex
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -28,10 +30,12 @@ STATE_LABELS: dict[str, str] = {
     "done": "Traitées",
     "already_done": "Déjà traitées",
     "would_do": "À traiter (simulation)",
+    "ignored": "Ignorées (action=ignorer)",
     "business_failure": "À examiner par une personne",
     "not_rejected": "Non rejetées sur le portail",
     "system_failure": "Échec technique",
     "pending": "Non terminées",
+    "claimed": "Interrompues",
 }
 
 #: Exit codes (robot/errors.py, docs/architecture.md « Errors and exit codes ») → French.
@@ -56,7 +60,9 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What the report says about the run as a whole."""
+    """What the report says about the run as a whole: what it did, who ran it and with what
+    (``os_user``, ``host``, ``plan_sha256``: empty when not known), and whether the portal was
+    a sandbox (``sandbox`` None: told from ``portal_url``, see :func:`is_sandbox_url`)."""
 
     run_id: str
     portal_url: str
@@ -67,6 +73,35 @@ class RunFacts:
     dry_run: bool
     totals: dict[str, int]
     exit_code: int | None
+    os_user: str = ""
+    host: str = ""
+    plan_sha256: str = ""
+    sandbox: bool | None = None
+
+    @property
+    def on_sandbox(self) -> bool:
+        return is_sandbox_url(self.portal_url) if self.sandbox is None else self.sandbox
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an invoice's correction: its French label, its value before (as the
+    portal showed it; "" when not read) and after, and whether it changed (None: unknown,
+    the value before was not read)."""
+
+    label: str
+    old: str
+    new: str
+    changed: bool | None = None
+
+
+@dataclass(frozen=True)
+class ShotCaption:
+    """What a screenshot shows: when, around which click (``what``, in French), where."""
+
+    what: str
+    time: datetime | None = None
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +122,18 @@ class InvoiceSection:
     trace: str | None = None
     video: str | None = None
     kind_label: str = "Rejetée"
+    #: The portal account the invoice belongs to (empty: the run's one account).
+    account: str = ""
+    #: Who carried it (``host:pid:worker``), when several machines shared the run.
+    machine: str = ""
+    #: The correction field by field, old and new values (empty: ``correction`` is shown).
+    changes: list[FieldChange] = field(default_factory=list)
+    #: The new invoice on the portal (its consultation page), when known.
+    new_invoice_url: str = ""
+    #: The new invoice's totals (« Montant HT », « TVA », « Montant TTC » → French amount).
+    amounts: dict[str, str] = field(default_factory=dict)
+    #: Screenshot (path relative to the run folder) → what it shows.
+    captions: dict[str, ShotCaption] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,21 +172,61 @@ FOLLOW_UP_CLASSES: dict[str, str] = {
 }
 
 
-def format_time(value: datetime | str | None) -> str:
-    """« 27/11/2026 10:30:05 » in Paris time; ISO strings are parsed; "—" for None."""
+def is_sandbox_url(url: str) -> bool:
+    """Whether a portal address is a sandbox: the embedded one (named, not an address), or
+    one served from this machine (localhost, 127.0.0.1, ::1) — never the real portal."""
+    if not url.startswith(("http://", "https://")):
+        return "bac à sable" in url.casefold()
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
-        return "—"
+        return None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return None
     else:
         moment = value
     if moment.tzinfo is None:
         # A naive instant is taken as Paris time rather than guessed as UTC.
         moment = moment.replace(tzinfo=PARIS)
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
+    return moment.astimezone(PARIS)
+
+
+def utc_offset(value: datetime | str | None) -> str:
+    """Paris's offset from UTC at that instant: « UTC+01:00 », « UTC+02:00 » in summer."""
+    moment = _instant(value) or datetime.now(PARIS)
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def format_time(
+    value: datetime | str | None, *, offset: bool = False, reference: str | None = None
+) -> str:
+    """« 27/11/2026 10:30:05 » in Paris time; ISO strings are parsed; "—" for None.
+
+    ``offset``: followed by its offset, « (UTC+01:00) »; ``reference``: the offset the
+    report announces (« UTC+01:00 »), shown only for an instant whose offset differs from it
+    (a run that crossed a change of summer time)."""
+    moment = _instant(value)
+    if moment is None:
+        return "—" if value is None or value == "" else str(value)
+    text = moment.strftime("%d/%m/%Y %H:%M:%S")
+    shown = utc_offset(moment)
+    if offset or (reference is not None and shown != reference):
+        text += f" ({shown})"
+    return text
 
 
 def _duration(start: datetime | None, end: datetime | None) -> str:
@@ -177,7 +264,7 @@ def _finalize(value: Any) -> Any:
     return redact(value) if isinstance(value, str) else value
 
 
-def _environment() -> Environment:
+def _environment(reference: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -185,7 +272,8 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = format_time
+    env.filters["when"] = lambda value: format_time(value, reference=reference)
+    env.filters["when_offset"] = lambda value: format_time(value, offset=True)
     env.filters["href"] = _href
     env.filters["shell"] = shlex.quote
     return env
@@ -194,6 +282,21 @@ def _environment() -> Environment:
 def _screenshot_alt(numero: str, relative: str, index: int) -> str:
     stem = PurePosixPath(relative).stem.replace("_", " ").replace("-", " ")
     return f"Capture d'écran {index} de la facture {numero} : {stem}"
+
+
+def _changes(invoice: InvoiceSection) -> list[FieldChange]:
+    """The rows of « Correction appliquée »: the changes given, else the correction as is."""
+    if invoice.changes:
+        return invoice.changes
+    return [FieldChange(name, "", value) for name, value in invoice.correction.items()]
+
+
+def _offsets(facts: RunFacts) -> str:
+    """The offset(s) the report's times are in: « UTC+01:00 », or both when the run
+    crossed a change of summer time."""
+    start = utc_offset(facts.started_at)
+    end = utc_offset(facts.ended_at) if facts.ended_at else start
+    return start if start == end else f"{start} puis {end}"
 
 
 def render_report(
@@ -211,15 +314,21 @@ def render_report(
             "anchor": anchor(invoice.numero_rejete, taken),
             "state_class": re.sub(r"[^a-z_-]+", "-", invoice.outcome_state.lower()),
             "screenshots": [
-                (shot, _screenshot_alt(invoice.numero_rejete, shot, index))
+                (
+                    shot,
+                    _screenshot_alt(invoice.numero_rejete, shot, index),
+                    invoice.captions.get(shot),
+                )
                 for index, shot in enumerate(invoice.screenshots, start=1)
             ],
+            "changes": _changes(invoice),
         }
         for invoice in invoices
     ]
     totals = [(STATE_LABELS.get(state, state), count) for state, count in facts.totals.items()]
+    reference = utc_offset(facts.started_at)
     html = (
-        _environment()
+        _environment(reference)
         .get_template(REPORT_NAME)
         .render(
             facts=facts,
@@ -229,6 +338,7 @@ def render_report(
             duration=_duration(facts.started_at, facts.ended_at),
             exit_label=EXIT_LABELS.get(facts.exit_code, "") if facts.exit_code is not None else "",
             generated_at=datetime.now(PARIS),
+            offsets=_offsets(facts),
             follow_up=follow_up,
             follow_up_classes=FOLLOW_UP_CLASSES,
         )

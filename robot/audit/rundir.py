@@ -16,6 +16,7 @@ EVENTS_NAME = "events.jsonl"
 REPORT_NAME = "report.html"
 MANIFEST_NAME = "manifest.json"
 SUIVI_NAME = "suivi.csv"  # chorus-robot suivi: where the invoices a run sent stand now
+RESULTS_NAME = "resultats.csv"  # the accountant's worklist: one line per invoice of the plan
 TRACES_DIR = "traces"
 SCREENSHOTS_DIR = "screenshots"
 VIDEOS_DIR = "videos"
@@ -49,6 +50,10 @@ class RunDir:
     @property
     def events(self) -> Path:
         return self.root / EVENTS_NAME
+
+    @property
+    def results(self) -> Path:
+        return self.root / RESULTS_NAME
 
     @property
     def suivi(self) -> Path:

@@ -237,3 +237,21 @@ def redact_tree(run_dir: Path, secrets: Iterable[str]) -> list[str]:
             _write_atomically(path, cleaned)
             rewritten.append(relative)
     return rewritten
+
+
+def redact_files(paths: Iterable[Path], secrets: Iterable[str]) -> list[Path]:
+    """:func:`redact_tree` for given files only (a worker cleaning what it just wrote, while
+    other workers write elsewhere in the same folder). Missing files are skipped. Returns the
+    files rewritten."""
+    pattern = _pattern(secrets)
+    rewritten: list[Path] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        cleaned = _redacted(data, pattern)
+        if cleaned != data:
+            _write_atomically(path, cleaned)
+            rewritten.append(path)
+    return rewritten

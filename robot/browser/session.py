@@ -178,6 +178,18 @@ class WorkSession:
         finally:
             _quietly(context.close)
 
+    def rebind(self, portal: PortalTarget, recorder: Recorder | None) -> None:
+        """Work for another account (or another run's recorder) in the same browser: the
+        current work context is closed, and the next use of :attr:`page` logs in as
+        ``portal``'s account."""
+        self._close_context()
+        self.portal = portal
+        self.recorder = recorder
+
+    def detach(self) -> None:
+        """Close the work context (its recording is saved); the browser stays."""
+        self._close_context()
+
     def restart_browser(self) -> None:
         """After a crash: drop the browser and everything in it; the next use logs in again."""
         self._close_context()

@@ -37,7 +37,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from robot.audit.events import EventLog
-from robot.audit.manifest import is_signed, verify_bundle, write_manifest
+from robot.audit.manifest import is_signed, signer_fingerprint, verify_bundle
 from robot.audit.report import FollowUpEntry, FollowUpSection, RunFacts, render_report
 from robot.audit.rundir import REPORT_NAME, RunDir
 from robot.audit.scan import find_secrets, redact_tree
@@ -55,7 +55,7 @@ from robot.errors import (
 )
 from robot.logs import configure_logging
 from robot.portal import PortalTarget, open_portal
-from robot.run.bundle import invoice_section, robot_version
+from robot.run.bundle import invoice_section, robot_version, seal_manifest
 from robot.run.journal import RunRow, TransactionRow, journal_target, open_journal
 from robot.run.outcomes import RunResult, TransactionOutcome, outcomes_from_journal
 from robot.run.states import State
@@ -264,6 +264,13 @@ def _followable(config: Config, folder: Path) -> _RunRecord:
                 "pour qu'il soit signé de nouveau"
             ]
         )
+    if config.audit_signing_key is None and signer_fingerprint(run_dir.root):
+        raise Refused(
+            [
+                f"{folder} : dossier d'audit signé par une clé Ed25519 ; définissez "
+                "CHORUS_AUDIT_SIGNING_KEY (la clé privée du run) pour qu'il soit signé de nouveau"
+            ]
+        )
     problems = verify_bundle(run_dir.root, key=key)
     if problems:
         raise Refused(
@@ -384,7 +391,7 @@ def _seal_again(
     secrets = registered()
     redact_tree(run_dir.root, secrets)
     hits = find_secrets(run_dir.root, secrets)
-    write_manifest(run_dir.root, key=_audit_key(config))
+    seal_manifest(run_dir.root, config)
     return hits
 
 

@@ -6,13 +6,15 @@ Sources, chosen by ``CHORUS_OTP_SOURCE`` (see :func:`make_otp_source`):
 - ``maildir:/path``     read from a Maildir (``maildir:auto``: the embedded sandbox's own);
 - ``command:<command>`` printed by a command (no shell), e.g. a mail-fetching script;
 - ``imaps://user@host/INBOX`` read from a real mailbox over IMAP (:mod:`robot.otp.imap`);
+- ``totp``              computed from an authenticator application's secret
+  (``CHORUS_OTP_TOTP_SECRET``; :mod:`robot.otp.totp`): no mailbox at all;
 - ``none``              the account has no second factor.
 
 The prompt, Maildir and command sources live here, with :func:`make_otp_source` and
-:func:`check_otp_spec`; the IMAP source lives in :mod:`robot.otp.imap`. Which e-mail holds
-the code (recipient, date, subject, the six digits) is decided in one place for both mailbox
-sources, :mod:`robot.otp._mail`. Every code obtained is registered as a secret
-(:func:`robot.secrets.register`) and never logged.
+:func:`check_otp_spec`; the IMAP source lives in :mod:`robot.otp.imap`, the authenticator one
+in :mod:`robot.otp.totp`. Which e-mail holds the code (recipient, date, subject, the six
+digits) is decided in one place for both mailbox sources, :mod:`robot.otp._mail`. Every code
+obtained is registered as a secret (:func:`robot.secrets.register`) and never logged.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Protocol, TextIO
 from robot.errors import OtpError
 from robot.otp._mail import aware, read_code
 from robot.otp.imap import is_imap_spec, make_imap_otp, parse_imap_spec
+from robot.otp.totp import TotpOtp, is_totp_spec, secret_of
 from robot.secrets import Secret, register
 
 #: Seconds between two looks at the Maildir.
@@ -62,7 +65,7 @@ class PromptOtp:
             raise OtpError(
                 "Le portail demande un code de vérification, mais l'entrée standard n'est pas "
                 "un terminal : personne ne peut le saisir. Indiquez une autre source dans "
-                "CHORUS_OTP_SOURCE (maildir:/chemin ou command:…)."
+                "CHORUS_OTP_SOURCE (totp, maildir:/chemin ou command:…)."
             )
         for _ in range(self._attempts):
             stdout.write(f"Code de vérification envoyé à {recipient} (6 chiffres) : ")
@@ -215,7 +218,7 @@ def check_otp_spec(spec: str) -> str | None:
     """Why ``spec`` is not a valid source description (French), or None when it is."""
     scheme, sep, rest = spec.strip().partition(":")
     scheme = scheme.strip().lower()
-    if not sep and scheme in {"prompt", "none"}:
+    if not sep and scheme in {"prompt", "none", "totp"}:
         return None
     if sep and scheme == "maildir":
         return None if rest.strip() else "chemin du Maildir manquant (maildir:/chemin)"
@@ -235,7 +238,7 @@ def check_otp_spec(spec: str) -> str | None:
     shown = "inconnue" if "@" in spec else f"« {spec} » inconnue"
     return (
         f"source {shown} : prompt, maildir:auto, maildir:/chemin, command:<commande>, "
-        "imaps://identifiant@serveur/INBOX ou none attendu"
+        "imaps://identifiant@serveur/INBOX, totp ou none attendu"
     )
 
 
@@ -252,11 +255,22 @@ def make_otp_source(
     ``maildir:auto`` means ``default_maildir`` (the embedded sandbox's Maildir). An IMAP
     source takes its password and CA file from ``imap_password``/``imap_cafile`` (the
     configuration's), else from ``CHORUS_OTP_IMAP_PASSWORD``/``CHORUS_OTP_IMAP_CAFILE`` in the
-    environment. Raises ``ValueError`` (French message) for an unknown or unusable description.
+    environment. ``totp`` takes its secret from the spec itself, a
+    :class:`~robot.otp.totp.TotpSpec` (the configuration's ``otp_source``, or an account's,
+    bound to its secret). Raises ``ValueError`` (French message) for an unknown or unusable
+    description.
     """
     problem = check_otp_spec(spec)
     if problem is not None:
         raise ValueError(f"CHORUS_OTP_SOURCE : {problem}.")
+    if is_totp_spec(spec):
+        secret = secret_of(spec)
+        if secret is None:
+            raise ValueError(
+                "CHORUS_OTP_SOURCE : « totp » demande le secret de l'application "
+                "d'authentification (CHORUS_OTP_TOTP_SECRET, ou otp_totp_secret du compte)."
+            )
+        return TotpOtp(secret)
     if is_imap_spec(spec):
         return make_imap_otp(spec, password=imap_password, cafile=imap_cafile, timeout_s=timeout_s)
     scheme, _, rest = spec.strip().partition(":")

@@ -12,17 +12,36 @@ import csv
 import difflib
 import io
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
 REQUIRED_COLUMNS = ("numero_rejete", "nouveau_numero")
-#: Written by the template for the accountant's information; ignored on read.
-INFO_COLUMNS = ("statut", "date_depot", "destinataire", "motif_rejet", "commentaire_rejet")
+#: What the row asks for (``reemettre``, ``acquitter``, ``completer``, ``recycler``,
+#: ``ignorer``) and the confirmation a reissue the robot would refuse needs.
+ACTION_COLUMNS = ("action", "confirmer_reemission")
+#: Says which work the row is (« Rejetée », « Suspendue », « À recycler »): read.
+KIND_COLUMN = "statut"
+#: Written by the template for the accountant's information; ignored on read, like any column
+#: whose name starts with :data:`INFO_PREFIX`.
+INFO_COLUMNS = (
+    "info_motif_rejet",
+    "info_commentaire_rejet",
+    "info_date_depot",
+    "info_destinataire",
+    "info_coordonnees_bancaires",
+    "info_lignes",
+)
+INFO_PREFIX = "info_"
+#: The informative columns of templates written before the ``info_`` prefix: accepted and
+#: ignored, so that older plans still load.
+LEGACY_INFO_COLUMNS = ("date_depot", "destinataire", "motif_rejet", "commentaire_rejet")
 OVERRIDE_COLUMNS = (
     "date_facture",
     "montant_ht",
+    "remise",
     "taux_tva",
     "montant_ttc",
     "numero_engagement",
@@ -30,13 +49,72 @@ OVERRIDE_COLUMNS = (
     "siret_destinataire",
     "numero_marche",
     "mode_paiement",
+    "coordonnees_bancaires",
     "commentaire",
     "piece_jointe",
 )
-#: Every column, in the template's order.
-COLUMNS = REQUIRED_COLUMNS + INFO_COLUMNS + OVERRIDE_COLUMNS
+#: The template's columns, in its order (when the work list spans several accounts, the
+#: template starts with :data:`ACCOUNT_COLUMN`: see :data:`ALL_COLUMNS`): the invoice and its
+#: kind, what is there to inform, then what the robot reads.
+COLUMNS = (
+    "numero_rejete",
+    KIND_COLUMN,
+    *INFO_COLUMNS,
+    "action",
+    "nouveau_numero",
+    "confirmer_reemission",
+    *OVERRIDE_COLUMNS,
+)
+#: The account (its identifiant) a row's invoice belongs to; empty: the default account.
+ACCOUNT_COLUMN = "compte"
+#: Every column a plan may hold, in the order of a template written for several accounts
+#: (besides :data:`LEGACY_INFO_COLUMNS` and any other ``info_`` column).
+ALL_COLUMNS = (ACCOUNT_COLUMN, *COLUMNS)
+#: The columns of the lines sheet (``--lignes``): one row per line of a new invoice.
+LINE_COLUMNS = (
+    "numero_rejete",
+    "reference",
+    "designation",
+    "quantite",
+    "unite",
+    "prix_unitaire_ht",
+    "remise",
+    "taux_tva",
+)
 CSV_SUFFIXES = (".csv", ".txt")
 _DELIMITERS = (";", ",", "\t")  # order = preference when the header is ambiguous
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """What one kind of file holds: its columns, those it must have, its JSON key."""
+
+    columns: tuple[str, ...]  # read, in the order problems are listed
+    required: tuple[str, ...]
+    json_key: str  # {"corrections": [...]}
+    item: str  # what one row is, in French
+    empty: str  # the message for a file without rows
+    ignored: tuple[str, ...] = ()  # accepted and not read (besides ``info_…``)
+
+    def accepts(self, name: str) -> bool:
+        return name in self.columns or name in self.ignored or name.startswith(INFO_PREFIX)
+
+
+PLAN_SHEET = Sheet(
+    ALL_COLUMNS,
+    REQUIRED_COLUMNS,
+    "corrections",
+    "correction",
+    "le plan ne contient aucune correction",
+    LEGACY_INFO_COLUMNS,
+)
+LINES_SHEET = Sheet(
+    LINE_COLUMNS,
+    ("numero_rejete", "designation", "quantite", "prix_unitaire_ht"),
+    "lignes",
+    "ligne",
+    "la feuille de lignes ne contient aucune ligne",
+)
 
 
 class Problem(NamedTuple):
@@ -64,7 +142,7 @@ class RawPlan:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_raw(path: Path) -> RawPlan:
+def read_raw(path: Path, sheet: Sheet = PLAN_SHEET) -> RawPlan:
     """Read ``path`` (CSV or JSON, by extension) into raw rows, listing shape problems."""
     suffix = path.suffix.lower()
     if suffix != ".json" and suffix not in CSV_SUFFIXES:
@@ -74,7 +152,7 @@ def read_raw(path: Path) -> RawPlan:
                     0,
                     "",
                     f"format « {suffix or 'sans extension'} » non pris en charge : enregistrez "
-                    "le plan en CSV (séparateur point-virgule) ou en JSON",
+                    "le fichier en CSV (séparateur point-virgule) ou en JSON",
                 )
             ]
         )
@@ -93,7 +171,7 @@ def read_raw(path: Path) -> RawPlan:
         return RawPlan(problems=[problem])
     if not text.strip():
         return RawPlan(problems=[Problem(0, "", "le fichier est vide")])
-    return _read_json(text) if suffix == ".json" else _read_csv(text)
+    return _read_json(text, sheet) if suffix == ".json" else _read_csv(text, sheet)
 
 
 def _decode(data: bytes) -> tuple[str, Problem | None]:
@@ -145,7 +223,7 @@ def _records(text: str, delimiter: str) -> tuple[list[tuple[int, list[str]]], Pr
     return records, None
 
 
-def _read_csv(text: str) -> RawPlan:
+def _read_csv(text: str, sheet: Sheet) -> RawPlan:
     delimiter = _sniff_delimiter(text)
     records, problem = _records(text, delimiter)
     plan = RawPlan(problems=[problem] if problem else [])
@@ -173,13 +251,12 @@ def _read_csv(text: str) -> RawPlan:
             )
             continue
         seen[name] = index
-        if name in COLUMNS:
+        if name in sheet.columns:
             columns[index] = name
-        else:
-            plan.problems.append(Problem(header_line, name, _unknown_column(name)))
-    for name in REQUIRED_COLUMNS:
-        if name not in seen:
-            plan.problems.append(Problem(header_line, name, "colonne obligatoire absente"))
+        elif not sheet.accepts(name):
+            plan.problems.append(Problem(header_line, name, _unknown_column(name, sheet)))
+    for name in _required(sheet, seen):
+        plan.problems.append(Problem(header_line, name, "colonne obligatoire absente"))
     plan.columns = frozenset(columns.values())
     for line, cells in body:
         if any(cells[len(names) :]):
@@ -192,42 +269,55 @@ def _read_csv(text: str) -> RawPlan:
         row = {name: cells[i] if i < len(cells) else "" for i, name in columns.items()}
         plan.rows.append(RawRow(line, row))
     if not body:
-        plan.problems.append(Problem(header_line, "", "le plan ne contient aucune correction"))
+        plan.problems.append(Problem(header_line, "", sheet.empty))
     return plan
 
 
-def _unknown_column(name: str) -> str:
-    close = difflib.get_close_matches(name, COLUMNS, n=1, cutoff=0.6)
+def _required(sheet: Sheet, present: Collection[str]) -> list[str]:
+    """The required columns missing from ``present``. A plan with an ``action`` column says
+    per row whether it needs a new number: ``nouveau_numero`` may then be absent."""
+    required = [name for name in sheet.required if name not in present]
+    if sheet is PLAN_SHEET and "action" in present:
+        required = [name for name in required if name != "nouveau_numero"]
+    return required
+
+
+def _unknown_column(name: str, sheet: Sheet) -> str:
+    close = difflib.get_close_matches(name, sheet.columns, n=1, cutoff=0.6)
     hint = f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
     return f"colonne inconnue « {name} »{hint}"
 
 
-def _read_json(text: str) -> RawPlan:
-    plan = RawPlan(columns=frozenset(COLUMNS))
+def _read_json(text: str, sheet: Sheet) -> RawPlan:
+    plan = RawPlan()
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         plan.problems.append(Problem(exc.lineno, "", f"JSON invalide : {exc.msg}"))
         return plan
+    key = sheet.json_key
     if isinstance(data, dict):
         lowered = {str(k).strip().lower(): v for k, v in data.items()}
-        if "corrections" not in lowered:
-            plan.problems.append(Problem(0, "", "objet JSON sans clé « corrections »"))
+        if key not in lowered:
+            plan.problems.append(Problem(0, "", f"objet JSON sans clé « {key} »"))
             return plan
-        data = lowered["corrections"]
+        data = lowered[key]
     if not isinstance(data, list):
-        plan.problems.append(Problem(0, "", "une liste de corrections est attendue"))
+        plan.problems.append(Problem(0, "", f"une liste de {key} est attendue"))
         return plan
+    present: set[str] = set()
     for index, item in enumerate(data, start=1):
         if not isinstance(item, dict):
-            plan.problems.append(Problem(index, "", "chaque correction doit être un objet JSON"))
+            plan.problems.append(Problem(index, "", f"chaque {sheet.item} doit être un objet JSON"))
             continue
         cells: dict[str, str] = {}
-        for key, value in item.items():
-            name = str(key).strip().lower()
-            if name not in COLUMNS:
-                plan.problems.append(Problem(index, name, _unknown_column(name)))
+        for key_name, value in item.items():
+            name = str(key_name).strip().lower()
+            if name not in sheet.columns:
+                if not sheet.accepts(name):
+                    plan.problems.append(Problem(index, name, _unknown_column(name, sheet)))
                 continue
+            present.add(name)
             text_value = _json_text(value)
             if text_value is None:
                 plan.problems.append(
@@ -237,7 +327,9 @@ def _read_json(text: str) -> RawPlan:
             cells[name] = text_value
         plan.rows.append(RawRow(index, cells))
     if not data:
-        plan.problems.append(Problem(0, "", "le plan ne contient aucune correction"))
+        plan.problems.append(Problem(0, "", sheet.empty))
+    # A key no object has is an absent column; those a row must have are checked in each row.
+    plan.columns = frozenset(present | set(sheet.required))
     return plan
 
 

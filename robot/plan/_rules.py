@@ -2,29 +2,40 @@
 
 Every parser raises ``ValueError`` with a French message; :func:`check_rows` collects them
 all, with the cross-row checks (duplicates, a new number reusing a rejected one).
+
+What a row asks for (:class:`~scenarios.model.Action`): its ``action`` cell when filled (it
+must fit the row's kind); else the work of its kind — but in a plan that has an ``action``
+column (the template's), a row that gives nothing to work with (a rejected invoice without
+``nouveau_numero``, a suspended one without attachment or comment, one to recycle without a
+new recipient) is ignored: the accountant left it as the template wrote it. A plan without
+that column (written before it) keeps the old rule: every row is worked, what it lacks is an
+error. A row to acknowledge only or to ignore has its other cells checked, then dropped.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fr import siret as stdnum_siret
 
-from robot.plan._csv import Problem, RawRow
+from robot.config import is_email
+from robot.plan._csv import ACCOUNT_COLUMN, KIND_COLUMN, Problem, RawRow
 from robot.timezone import PARIS
-from scenarios.model import Correction, Kind
+from scenarios.model import Action, Correction, Kind
 
 NUMERO_MAX = 20
 ENGAGEMENT_MAX = 50
 ATTACHMENT_NAME_MAX = 50
+BANK_ACCOUNT_MAX = 100
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_EXTENSIONS = frozenset(
     {"pdf", "xml", "csv", "png", "jpg", "jpeg", "gif", "tif", "tiff", "odt", "ods", "odp"}
@@ -165,6 +176,53 @@ def parse_mode(text: str) -> str:
     return mode
 
 
+_ACTIONS = {_plain(action.value): action for action in Action} | {
+    _plain(action.label): action for action in Action
+}
+
+
+def parse_action(text: str) -> Action:
+    """« reemettre », « Réémettre », « acquitter », « ignorer »… → the action."""
+    key = _plain(text).replace(" ", "_").replace("-", "_")
+    action = _ACTIONS.get(key) or _ACTIONS.get(key.replace("_", " "))
+    if action is None:
+        raise ValueError(
+            f"action « {text} » inconnue ({', '.join(a.value for a in Action)} attendu)"
+        )
+    return action
+
+
+_YES = frozenset({"oui", "o", "x", "1", "vrai"})
+_NO = frozenset({"non", "n", "0", "faux"})
+
+
+def parse_yes_no(text: str) -> bool:
+    """« oui » / « non » (also « x », « 1 », « vrai », « 0 », « faux »)."""
+    key = _plain(text)
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise ValueError(f"« {text} » : oui ou non attendu")
+
+
+_IBAN_LIKE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
+
+
+def parse_bank_account(text: str) -> str:
+    """One of the supplier's registered accounts, as the plan names it: its label (« Compte
+    principal »), its IBAN, or both as the portal shows them (« Compte principal - FR76 … »).
+    Which accounts exist is the portal's to say, before the first click; an IBAN is checked
+    here (its check digits)."""
+    value = " ".join(text.split())
+    if len(value) > BANK_ACCOUNT_MAX:
+        raise ValueError(f"coordonnées bancaires trop longues ({len(value)} caractères)")
+    candidate = re.sub(r"\s", "", value.rsplit(" - ", 1)[-1]).upper()
+    if _IBAN_LIKE.fullmatch(candidate) and not stdnum_iban.is_valid(candidate):
+        raise ValueError(f"l'IBAN {value.rsplit(' - ', 1)[-1]} est invalide (clé de contrôle)")
+    return value
+
+
 def attachment_problems(text: str, base_dir: Path) -> tuple[Path, list[str]]:
     """The attachment's path (relative to the plan's folder) and why the portal would refuse it."""
     path = Path(text).expanduser()
@@ -198,6 +256,17 @@ def french_rate(rate: Decimal) -> str:
     return format(rate.normalize(), "f").replace(".", ",")
 
 
+#: How to leave a row alone, said where a value its work needs is missing (:func:`_hint`).
+SKIP_HINT = "pour ne pas traiter cette facture, retirez la ligne ou mettez action=ignorer"
+
+
+def _hint(kind: Kind) -> str:
+    """How to leave a row alone, or do less with it, said where a value is missing."""
+    if kind is Kind.REJECTED:
+        return f"{SKIP_HINT} ; pour l'acquitter sans nouvelle facture, action=acquitter"
+    return SKIP_HINT
+
+
 @dataclass
 class _Row:
     """Checks one raw row, collecting every problem."""
@@ -206,13 +275,17 @@ class _Row:
     columns: frozenset[str]
     base_dir: Path
     today: date
+    has_lines: bool = False  # the lines sheet gives this invoice's lines
     problems: list[Problem] = field(default_factory=list)
 
     def report(self, column: str, message: str) -> None:
         self.problems.append(Problem(self.raw.line, column, message))
 
+    def cell(self, column: str) -> str:
+        return self.raw.cells.get(column, "")
+
     def parsed(self, column: str, parser: Callable[[str], T]) -> T | None:
-        text = self.raw.cells.get(column, "")
+        text = self.cell(column)
         if not text:
             return None
         try:
@@ -221,62 +294,112 @@ class _Row:
             self.report(column, str(exc))
             return None
 
-    def numero(self, column: str, *, new: bool) -> str:
-        value = self.raw.cells.get(column, "")
+    def numero(self, column: str, *, new: bool, missing: str = "") -> str:
+        value = self.cell(column)
         if not value:
-            if column in self.columns:
-                self.report(column, "valeur obligatoire manquante")
+            # A column the header lacks is reported once, on the header (robot.plan._csv) —
+            # but a plan with an ``action`` column may lack ``nouveau_numero``: then each row
+            # that needs it says so.
+            if column in self.columns or (column == "nouveau_numero" and "action" in self.columns):
+                self.report(
+                    column,
+                    "valeur obligatoire manquante" + (f" : {missing}" if missing else ""),
+                )
             return ""
         problem = numero_is_valid(value, self.today) if new else _numero_format_problem(value)
         if problem:
             self.report(column, problem)
         return value
 
-    def kind(self) -> Kind:
-        """Which work the row asks for: its ``statut`` when it names one, else its content.
+    def kind(self, action: Action | None) -> Kind:
+        """Which work the row is: its ``statut`` when it names one, else what its ``action``
+        says, else its content.
 
-        Without a ``statut``: a ``nouveau_numero`` means a rejected invoice (reissued); no new
+        From its content: a ``nouveau_numero`` means a rejected invoice (reissued); no new
         number but a new recipient, service or engagement, one to recycle; no new number but
         attachments or a comment, a suspended one (completed); nothing, a rejected one whose
         new number is missing. The portal's status is checked again before any click.
         """
-        statut = self.raw.cells.get("statut", "")
+        statut = self.cell(KIND_COLUMN)
         if statut:
             kind = Kind.of_status(statut)
             if kind is not None:
                 return kind
             self.report(
-                "statut",
+                KIND_COLUMN,
                 f"statut « {statut} » : le robot traite les factures « Rejetée », « Suspendue » "
                 "et « À recycler » (retirez la ligne pour ne pas la traiter)",
             )
-        cells = self.raw.cells
-        if cells.get("nouveau_numero"):
+        if action is not None and action is not Action.IGNORE:
+            return next(k for k in Kind if action in Action.allowed_for(k))
+        if self.cell("nouveau_numero"):
             return Kind.REJECTED
-        if any(cells.get(column) for column in RECYCLE_COLUMNS):
+        if any(self.cell(column) for column in RECYCLE_COLUMNS):
             return Kind.TO_RECYCLE
-        if cells.get("piece_jointe") or cells.get("commentaire"):
+        if self.cell("piece_jointe") or self.cell("commentaire"):
             return Kind.SUSPENDED
         return Kind.REJECTED
 
-    def correction(self) -> Correction:
-        kind = self.kind()
-        rejete = self.numero("numero_rejete", new=False)
-        if kind is Kind.REJECTED:
-            nouveau = self.numero("nouveau_numero", new=True)
-            if rejete and nouveau and rejete.casefold() == nouveau.casefold():
-                self.report("nouveau_numero", "le nouveau numéro doit différer du numéro rejeté")
-        else:
-            nouveau = ""
-            if self.raw.cells.get("nouveau_numero"):
+    def work(self, kind: Kind, action: Action | None) -> Action:
+        """What the row asks for (see the module docstring)."""
+        if action is not None:
+            if action not in Action.allowed_for(kind):
+                allowed = ", ".join(a.value for a in Action.allowed_for(kind))
                 self.report(
-                    "nouveau_numero",
-                    f"pas de nouveau numéro pour une facture « {kind.label} » : elle garde son "
-                    "numéro (videz la cellule)",
+                    "action",
+                    f"action « {action.value} » impossible pour une facture « {kind.label} » "
+                    f"(possibles : {allowed})",
                 )
-        for column in NOT_FOR.get(kind, ()):
-            if self.raw.cells.get(column):
-                self.report(column, NOT_FOR_MESSAGE[kind])
+                return Action.IGNORE
+            return action
+        default = Action.default_for(kind)
+        if "action" not in self.columns or self._asks_for_work(kind):
+            return default
+        return Action.IGNORE
+
+    def _asks_for_work(self, kind: Kind) -> bool:
+        """Whether the row gives what its kind's work needs — or, for a rejected invoice,
+        something only a reissue uses (never written by the template): its new number is then
+        missing, not the row left alone."""
+        if kind is Kind.REJECTED:
+            confirmed = _plain(self.cell("confirmer_reemission")) in _YES
+            return bool(self.cell("nouveau_numero") or self.cell("piece_jointe")) or (
+                confirmed or self.has_lines
+            )
+        if kind is Kind.SUSPENDED:
+            return bool(self.cell("piece_jointe") or self.cell("commentaire"))
+        return any(self.cell(column) for column in RECYCLE_COLUMNS)
+
+    def compte(self) -> str:
+        """The row's account, as written; empty: the default account."""
+        compte = self.cell(ACCOUNT_COLUMN)
+        if compte and not is_email(compte):
+            self.report(
+                ACCOUNT_COLUMN,
+                f"« {compte} » n'est pas un identifiant de compte (l'adresse électronique de "
+                "connexion au portail est attendue ; vide = le compte CHORUS_LOGIN)",
+            )
+        return compte
+
+    def correction(self) -> Correction:
+        compte = self.compte()
+        explicit = self.parsed("action", parse_action)
+        kind = self.kind(explicit)
+        work = self.work(kind, explicit)
+        rejete = self.numero(
+            "numero_rejete", new=False, missing="le numéro de la facture sur le portail"
+        )
+        nouveau = self._new_number(kind, work, rejete)
+        confirmed = bool(self.parsed("confirmer_reemission", parse_yes_no))
+        if work is not Action.IGNORE:
+            for column in NOT_FOR.get(kind, ()):
+                if self.cell(column):
+                    self.report(column, NOT_FOR_MESSAGE[kind])
+        if work is Action.ACKNOWLEDGE:
+            if self.cell("piece_jointe"):
+                self.report("piece_jointe", ACKNOWLEDGE_ONLY_MESSAGE)
+            if confirmed:
+                self.report("confirmer_reemission", ACKNOWLEDGE_ONLY_MESSAGE)
         invoice_date = self.parsed("date_facture", parse_date)
         if invoice_date is not None and invoice_date > self.today:
             self.report(
@@ -295,47 +418,91 @@ class _Row:
                     f"{french_number(ht)} × (1 + {french_rate(rate)} %) = "
                     f"{french_number(expected)}",
                 )
-        engagement = self.raw.cells.get("numero_engagement", "")
+        engagement = self.cell("numero_engagement")
         if len(engagement) > ENGAGEMENT_MAX:
             self.report(
                 "numero_engagement",
                 f"le numéro d'engagement dépasse {ENGAGEMENT_MAX} caractères ({len(engagement)})",
             )
         attachments: list[Path] = []
-        for text in _attachment_cells(self.raw.cells.get("piece_jointe", "")):
+        for text in _attachment_cells(self.cell("piece_jointe")):
             attachment, problems = attachment_problems(text, self.base_dir)
             attachments.append(attachment)
             for message in problems:
                 self.report("piece_jointe", message)
-        commentaire = self.raw.cells.get("commentaire") or None
-        if kind is Kind.SUSPENDED and not attachments and not commentaire:
+        commentaire = self.cell("commentaire") or None
+        if work is Action.COMPLETE and not attachments and not commentaire:
             self.report(
                 "piece_jointe",
                 "une facture suspendue se complète par au moins une pièce jointe (plusieurs : "
-                "séparées par « | ») ou un commentaire",
+                f"séparées par « | ») ou un commentaire ({_hint(kind)})",
             )
-        if kind is Kind.TO_RECYCLE and not any(self.raw.cells.get(c) for c in RECYCLE_COLUMNS):
+        if work is Action.RECYCLE and not any(self.cell(c) for c in RECYCLE_COLUMNS):
             self.report(
                 "siret_destinataire",
                 "une facture à recycler demande un nouveau SIRET du destinataire, un code "
-                "service ou un numéro d'engagement",
+                f"service ou un numéro d'engagement ({_hint(kind)})",
             )
-        return Correction(
+        correction = Correction(
             numero_rejete=rejete,
             nouveau_numero=nouveau,
             date_facture=invoice_date,
             montant_ht=ht,
             taux_tva=rate,
             numero_engagement=engagement or None,
-            code_service=self.raw.cells.get("code_service") or None,
+            code_service=self.cell("code_service") or None,
             siret_destinataire=self.parsed("siret_destinataire", parse_siret),
-            numero_marche=self.raw.cells.get("numero_marche") or None,
+            numero_marche=self.cell("numero_marche") or None,
             mode_paiement=self.parsed("mode_paiement", parse_mode),
             commentaire=commentaire,
             pieces_jointes=tuple(attachments),
             source_line=self.raw.line,
             kind=kind,
+            compte=compte,
+            remise=self.parsed("remise", parse_amount),
+            coordonnees_bancaires=self.parsed("coordonnees_bancaires", parse_bank_account),
+            confirmer_reemission=confirmed and work is Action.REISSUE,
         )
+        if work is Action.IGNORE or work is Action.ACKNOWLEDGE:
+            # Checked above; nothing of it is used: no new invoice, no change.
+            correction = Correction(
+                numero_rejete=rejete,
+                nouveau_numero="",
+                source_line=self.raw.line,
+                kind=kind,
+                compte=compte,
+            )
+        if work is not Action.default_for(kind):
+            correction = replace(correction, action=work)
+        return correction
+
+    def _new_number(self, kind: Kind, work: Action, rejete: str) -> str:
+        if work is Action.REISSUE:
+            nouveau = self.numero(
+                "nouveau_numero",
+                new=True,
+                missing=f"le numéro de la nouvelle facture ({_hint(kind)})",
+            )
+            if rejete and nouveau and rejete.casefold() == nouveau.casefold():
+                self.report("nouveau_numero", "le nouveau numéro doit différer du numéro rejeté")
+            return nouveau
+        if not self.cell("nouveau_numero"):
+            return ""
+        if work is Action.IGNORE:
+            self.numero("nouveau_numero", new=True)  # checked, then left: nothing is issued
+        elif work is Action.ACKNOWLEDGE:
+            self.report(
+                "nouveau_numero",
+                "pas de nouveau numéro avec action=acquitter : la facture est acquittée et son "
+                "rejet traité, sans nouvelle facture (videz la cellule, ou action=reemettre)",
+            )
+        else:
+            self.report(
+                "nouveau_numero",
+                f"pas de nouveau numéro pour une facture « {kind.label} » : elle garde son "
+                "numéro (videz la cellule)",
+            )
+        return ""
 
 
 def _attachment_cells(text: str) -> list[str]:
@@ -345,27 +512,23 @@ def _attachment_cells(text: str) -> list[str]:
 
 #: The columns that say where an invoice to recycle goes: at least one must be filled.
 RECYCLE_COLUMNS = ("siret_destinataire", "code_service", "numero_engagement")
+#: What only a new invoice uses: no use for an invoice that keeps its number.
+_NEW_INVOICE_ONLY = (
+    "date_facture",
+    "montant_ht",
+    "remise",
+    "taux_tva",
+    "montant_ttc",
+    "numero_marche",
+    "mode_paiement",
+    "coordonnees_bancaires",
+    "confirmer_reemission",
+)
 
 #: Columns that do not apply to a kind of work (the robot could not use them).
 NOT_FOR: dict[Kind, tuple[str, ...]] = {
-    Kind.SUSPENDED: (
-        "date_facture",
-        "montant_ht",
-        "taux_tva",
-        "montant_ttc",
-        "numero_marche",
-        "mode_paiement",
-        *RECYCLE_COLUMNS,
-    ),
-    Kind.TO_RECYCLE: (
-        "date_facture",
-        "montant_ht",
-        "taux_tva",
-        "montant_ttc",
-        "numero_marche",
-        "mode_paiement",
-        "piece_jointe",
-    ),
+    Kind.SUSPENDED: (*_NEW_INVOICE_ONLY, *RECYCLE_COLUMNS),
+    Kind.TO_RECYCLE: (*_NEW_INVOICE_ONLY, "piece_jointe"),
 }
 NOT_FOR_MESSAGE = {
     Kind.SUSPENDED: "ne s'applique pas à une facture suspendue : elle est complétée par des "
@@ -373,31 +536,59 @@ NOT_FOR_MESSAGE = {
     Kind.TO_RECYCLE: "ne s'applique pas à une facture à recycler : seuls le SIRET du "
     "destinataire, le code service et le numéro d'engagement changent (videz la cellule)",
 }
+ACKNOWLEDGE_ONLY_MESSAGE = (
+    "ne s'applique pas avec action=acquitter : aucune nouvelle facture n'est émise (videz la "
+    "cellule, ou action=reemettre)"
+)
 
 
 def check_rows(
-    rows: list[RawRow], columns: frozenset[str], base_dir: Path, today: date
+    rows: list[RawRow],
+    columns: frozenset[str],
+    base_dir: Path,
+    today: date,
+    with_lines: Collection[str] = frozenset(),
 ) -> tuple[list[Correction], list[Problem]]:
-    """The corrections of ``rows`` and every problem found in them, alone or together."""
+    """The corrections of ``rows`` and every problem found in them, alone or together.
+
+    ``with_lines``: the rejected numbers (casefolded) the lines sheet gives lines for.
+    """
     corrections: list[Correction] = []
     problems: list[Problem] = []
     for raw in rows:
-        row = _Row(raw, columns, base_dir, today)
+        numero = raw.cells.get("numero_rejete", "").casefold()
+        row = _Row(raw, columns, base_dir, today, has_lines=numero in with_lines)
         corrections.append(row.correction())
         problems += row.problems
-    problems += _cross_row_problems(corrections)
+    problems += cross_row_problems(corrections)
     return corrections, problems
 
 
-def _cross_row_problems(corrections: list[Correction]) -> list[Problem]:
+def _written_account(correction: Correction) -> str:
+    return correction.compte.casefold()
+
+
+def cross_row_problems(
+    corrections: Sequence[Correction], account: Callable[[Correction], str] = _written_account
+) -> list[Problem]:
+    """Numbers used twice, and new numbers reusing a rejected one.
+
+    A rejected number is unique within one account only: two accounts (two suppliers) may each
+    have an invoice « FAC-1 ». ``account`` gives a row's account key: by default its
+    ``compte`` as written (casefolded); :func:`robot.plan.check_accounts` passes the account
+    each row resolves to, so that an empty ``compte`` and ``CHORUS_LOGIN`` written out count
+    as one. New numbers stay unique across the plan: two logins of one supplier share its
+    numbering, and the reissue step takes an invoice found with the new number for its own.
+    """
     problems: list[Problem] = []
     for column in ("numero_rejete", "nouveau_numero"):
-        first_line: dict[str, int] = {}
+        first_line: dict[tuple[str, str], int] = {}
         for c in corrections:
             value: str = getattr(c, column)
             if not value:
                 continue
-            key = value.casefold()
+            scope = account(c) if column == "numero_rejete" else ""
+            key = (scope, value.casefold())
             if key in first_line:
                 label = "numéro rejeté" if column == "numero_rejete" else "nouveau numéro"
                 problems.append(
@@ -415,7 +606,8 @@ def _cross_row_problems(corrections: list[Correction]) -> list[Problem]:
         if c.numero_rejete:
             rejected_at.setdefault(c.numero_rejete.casefold(), c.source_line)
     for c in corrections:
-        other = rejected_at.get(c.nouveau_numero.casefold()) if c.nouveau_numero else None
+        new = c.nouveau_numero.casefold()
+        other = rejected_at.get(new) if new and new != c.numero_rejete.casefold() else None
         if other is not None and other != c.source_line:
             problems.append(
                 Problem(

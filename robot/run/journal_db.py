@@ -5,9 +5,14 @@ with ``?`` placeholders and only what both dialects agree on. A :class:`Backend`
 opens the connection, serializes the journal's own threads on it, opens write transactions,
 and supplies the few pieces that differ:
 
-- ``skip_locked`` / ``for_update``: row locks on PostgreSQL (``FOR UPDATE [SKIP LOCKED]``);
-  nothing on SQLite, where a write transaction (``BEGIN IMMEDIATE``) already excludes every
-  other writer;
+- ``skip_locked`` / ``for_update`` / :meth:`Backend.skip_locked_of`: row locks on PostgreSQL
+  (``FOR UPDATE [OF table] [SKIP LOCKED]``); nothing on SQLite, where a write transaction
+  (``BEGIN IMMEDIATE``) already excludes every other writer;
+- :meth:`Backend.single`: where one write statement runs on its own. On PostgreSQL outside
+  an explicit transaction (a statement is atomic by itself: one round trip instead of
+  ``BEGIN``, the statement and ``COMMIT``); on SQLite in a write transaction as any other;
+- ``returning_joined``: whether an ``UPDATE … FROM`` may return the joined rows' columns
+  (PostgreSQL; SQLite 3.40 returns only the updated table's);
 - :meth:`Backend.lock`: a lock on a name for the rest of a transaction (an advisory lock on
   PostgreSQL, nothing on SQLite for the same reason);
 - :meth:`Backend.ddl`: the column types of an identity key and a float;
@@ -18,7 +23,7 @@ and supplies the few pieces that differ:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -49,6 +54,10 @@ class Session(ABC):
     def run(self, sql: str, *params: Any) -> int:
         """Run ``sql``; the number of rows it changed."""
 
+    @abstractmethod
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run ``sql`` once per parameter row, in order (batched: few round trips)."""
+
 
 class Backend(ABC):
     """A database the journal lives in. Safe to share between threads (they take turns)."""
@@ -59,6 +68,8 @@ class Backend(ABC):
     for_update: str = ""
     #: Appended to a ``SELECT`` that picks one row among many: rows others hold are skipped.
     skip_locked: str = ""
+    #: An ``UPDATE … FROM … RETURNING`` may name the joined rows' columns.
+    returning_joined: bool = False
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[Session]:
@@ -72,6 +83,15 @@ class Backend(ABC):
     def schema_transaction(self) -> AbstractContextManager[Session]:
         """The transaction the schema is created or migrated in: one at a time, across every
         connection and machine."""
+
+    def single(self) -> AbstractContextManager[Session]:
+        """Where one write statement runs, atomic on its own (see the module's text)."""
+        return self.transaction()
+
+    def skip_locked_of(self, table: str) -> str:
+        """:attr:`skip_locked` for a ``SELECT`` that joins tables: only ``table``'s rows
+        (its name or alias) are locked, or skipped when others hold them."""
+        return self.skip_locked
 
     def lock(self, session: Session, name: str) -> None:  # noqa: B027 - no-op by default
         """Hold a lock on ``name`` until the end of ``session``'s transaction."""

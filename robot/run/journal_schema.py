@@ -86,6 +86,27 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        3,
+        # The journal as a queue of many runs and accounts: a run recorded without a browser
+        # (``enqueue``) carries its plan as text and its folders, so that a worker on another
+        # machine rebuilds it; who sealed its bundle. A transaction names its portal account
+        # (casefolded identifiant; '' for the runs registered before) and counts its system
+        # failures that outlasted a worker's retries. The indexes serve the enqueue's check
+        # (an invoice already queued for that account) and the per-account claims.
+        """
+        ALTER TABLE runs ADD COLUMN plan_name TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN plan_text TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN plan_dir TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN run_dir TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN sealed_at TEXT;
+        ALTER TABLE runs ADD COLUMN sealed_by TEXT;
+        ALTER TABLE transactions ADD COLUMN account TEXT NOT NULL DEFAULT '';
+        ALTER TABLE transactions ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX transactions_by_account ON transactions (account, numero_rejete);
+        CREATE INDEX transactions_by_run_account ON transactions (run_id, account, state)
+        """,
+    ),
 )
 #: The version this robot writes.
 LATEST = MIGRATIONS[-1][0]

@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from robot.audit.rundir import RunDir
-from robot.browser.recording import safe_name
+from robot.browser.recording import ScreenshotNote, read_screenshot_notes, safe_name
 from robot.errors import EXIT_BUSINESS, EXIT_OK, EXIT_SYSTEM
-from robot.run.journal import Journal, StepRow
+from robot.run.identity import RunIdentity
+from robot.run.journal import Journal, StepRow, TransactionRow
 from robot.run.states import NEEDS_A_PERSON, UNFINISHED, State
 from scenarios import Kind, Outcome, Step, StepResult
 
@@ -32,6 +33,11 @@ class TransactionOutcome:
     timeline: list[tuple[datetime, StepResult]] = field(default_factory=list)
     traces: list[Path] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
+    #: What each screenshot shows (when, which click, which address), by file name.
+    shots: dict[str, ScreenshotNote] = field(default_factory=dict)
+    #: The portal account (empty: the run's one account) and who finished the transaction.
+    account: str = ""
+    machine: str = ""
 
     @property
     def label(self) -> str:
@@ -49,15 +55,27 @@ class RunResult:
     transactions: list[TransactionOutcome] = field(default_factory=list)
     stopped: bool = False
     error: str = ""
+    #: Who ran it and with what (None: not known, e.g. a result rebuilt for a test).
+    identity: RunIdentity | None = None
 
     @property
     def exit_code(self) -> int:
-        states = {t.state for t in self.transactions}
-        if self.error or self.stopped or states & UNFINISHED:
+        if self.error or self.stopped:
             return EXIT_SYSTEM
-        if states & NEEDS_A_PERSON:
-            return EXIT_BUSINESS
-        return EXIT_OK
+        return _code({t.state for t in self.transactions})
+
+
+def _code(states: set[State]) -> int:
+    if states & UNFINISHED:
+        return EXIT_SYSTEM
+    if states & NEEDS_A_PERSON:
+        return EXIT_BUSINESS
+    return EXIT_OK
+
+
+def exit_code_of(rows: list[TransactionRow]) -> int:
+    """A run's exit code from its transactions as the journal holds them."""
+    return _code({row.state for row in rows})
 
 
 def _step_result(row: StepRow) -> StepResult:
@@ -82,10 +100,21 @@ def _artifacts(folder: Path, numero: str, pattern: str) -> list[Path]:
     return sorted(found, key=lambda p: (p.stem == stem, p.name))
 
 
+def _screenshots(layout: RunDir, numero: str, notes: dict[str, ScreenshotNote]) -> list[Path]:
+    """The transaction's screenshots, in order: those its events name (an invoice whose
+    number begins another's does not take the other's), else those its file names match."""
+    mine = [n for n in notes.values() if n.invoice == numero]
+    if mine:
+        mine.sort(key=lambda n: (n.taken_at.timestamp() if n.taken_at else float("inf"), n.file))
+        return [layout.root / n.file for n in mine if (layout.root / n.file).is_file()]
+    return _artifacts(layout.screenshots, numero, "{stem}-*.jpg")
+
+
 def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[TransactionOutcome]:
     """Every plan row of ``run_id`` as the journal records it, with its files in ``run_dir``."""
     outcomes = []
     layout = RunDir(run_dir)
+    notes = read_screenshot_notes(run_dir)
     for row in journal.transactions(run_id):
         steps = [s for s in journal.steps(row.id) if s.outcome or s.result_at is None]
         # Keep the last attempt of each step (earlier ones were retried).
@@ -112,9 +141,12 @@ def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[
                 correction={k: str(v) for k, v in row.correction.items()},
                 timeline=timeline,
                 traces=_artifacts(layout.traces, row.numero_rejete, "{stem}*.zip"),
-                screenshots=_artifacts(
-                    RunDir(run_dir).screenshots, row.numero_rejete, "{stem}-*.jpg"
-                ),
+                screenshots=_screenshots(layout, row.numero_rejete, notes),
+                shots={
+                    Path(n.file).name: n for n in notes.values() if n.invoice == row.numero_rejete
+                },
+                account=row.account,
+                machine=(row.machine or "") if row.account else "",
             )
         )
     return outcomes

@@ -6,11 +6,17 @@ no backoff: the portal answered), a new browser when the browser is gone (asked 
 browser itself, not read from an error message). Business failures and a changed portal are
 never retried; a stop request cuts a wait short and ends the retries. The jitter comes from
 the run's seeded generator (the seed is in ``run.log``), so a run's waits can be replayed.
+
+A login the portal refuses because the account holds all its sessions
+(:class:`~scenarios.SessionLimit`: those of a machine that died stay open until the portal
+ends them) is not a failure of the work: the action waits for a session and tries again, up
+to ``CHORUS_SESSION_WAIT_S``, without spending an attempt or the retries' time budget.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -28,12 +34,14 @@ from robot.browser.session import WorkSession
 from robot.config import Config
 from robot.errors import first_line
 from robot.run.stopper import Stopper
-from scenarios import BusinessError, PortalError, SessionLost
+from scenarios import BusinessError, PortalError, SessionLimit, SessionLost
 
 T = TypeVar("T")
 
 #: No wait is longer than this, whatever the attempt.
 MAX_WAIT_S = 30.0
+#: How often a login refused for too many sessions is tried again.
+SESSION_POLL_S = 5.0
 
 
 class _Stopped(Exception):
@@ -91,7 +99,7 @@ def with_retries(
                 if failure is not None:
                     _recover(session, failure)
                 try:
-                    return action()
+                    return waiting_for_sessions(config, stopper, what, action)
                 except BaseException as exc:
                     failure = exc
                     raise
@@ -99,6 +107,25 @@ def with_retries(
         assert failure is not None
         raise failure from None
     raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+
+def waiting_for_sessions(config: Config, stopper: Stopper, what: str, action: Callable[[], T]) -> T:
+    """Run ``action``; while the portal refuses the login for too many sessions, wait and try
+    again (up to ``CHORUS_SESSION_WAIT_S``; a stop request ends the wait). The last refusal is
+    raised when the wait is over."""
+    deadline = time.monotonic() + config.session_wait_s
+    while True:
+        try:
+            return action()
+        except SessionLimit as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            logger.info(
+                "{} : {} ; nouvel essai dans {:.0f} s", what, first_line(exc), SESSION_POLL_S
+            )
+            if stopper.pause(min(SESSION_POLL_S, left)):
+                raise
 
 
 def _recover(session: WorkSession, failure: BaseException) -> None:

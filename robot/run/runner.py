@@ -26,6 +26,7 @@ from robot.config import Config
 from robot.errors import BrowserNotFound, OtpError, first_line
 from robot.plan import Plan
 from robot.portal import PortalTarget
+from robot.run.identity import RunIdentity
 from robot.run.journal import Journal
 from robot.run.outcomes import RunResult, outcomes_from_journal
 from robot.run.parallel import run_workers
@@ -85,6 +86,9 @@ class Runner:
         run_id = self.run_dir.run_id
         started = datetime.now(PARIS)
         plan_sha = hashlib.sha256(plan.path.read_bytes()).hexdigest()
+        identity = RunIdentity.here(
+            (self.portal.identifiant,), plan_sha, self.portal.url, embedded=self.portal.embedded
+        )
         # The retries' jitter is drawn from this seed, written down so a run can be replayed.
         seed = self.config.retry_seed
         if seed is None:
@@ -109,9 +113,11 @@ class Runner:
                 "portal": self.portal.url,
                 "dry_run": dry_run,
                 "plan": plan.path.name,
-                "plan_sha256": plan_sha,
                 "workers": self.workers,
                 "retry_seed": seed,
+                # The event's own ``time`` is UTC; this is the same instant as people read it.
+                "started_at": started.isoformat(timespec="milliseconds"),
+                **identity.as_record(),  # accounts, OS user, host, version, plan SHA-256
             }
         )
         error = ""
@@ -132,6 +138,7 @@ class Runner:
             transactions=outcomes_from_journal(self.journal, run_id, self.run_dir.root),
             stopped=self.stopper.requested,
             error=error,
+            identity=identity,
         )
         self.journal.end_run(run_id, result.exit_code)
         self.events.append(

@@ -15,6 +15,7 @@ class State(StrEnum):
     WOULD_DO = "would_do"  # dry run
     BUSINESS_FAILURE = "business_failure"  # a person must look
     NOT_REJECTED = "not_rejected"  # the plan names an invoice the portal does not show rejected
+    IGNORED = "ignored"  # the plan says ``action=ignorer``: nothing done, on purpose
     SYSTEM_FAILURE = "system_failure"
 
     @property
@@ -34,6 +35,7 @@ _LABELS = {
     State.WOULD_DO: "À faire (simulation)",
     State.BUSINESS_FAILURE: "À vérifier",
     State.NOT_REJECTED: "Non rejetée",
+    State.IGNORED: "Ignorée",
     State.SYSTEM_FAILURE: "Échec technique",
 }
 
@@ -41,5 +43,6 @@ _LABELS = {
 UNFINISHED = frozenset({State.PENDING, State.CLAIMED, State.SYSTEM_FAILURE})
 #: States that end a run with exit code 1 (a person must look).
 NEEDS_A_PERSON = frozenset({State.BUSINESS_FAILURE, State.NOT_REJECTED})
-#: States that mean the transaction went through (nothing to look at).
-SUCCEEDED = frozenset({State.DONE, State.WOULD_DO})
+#: States that mean the transaction went through (nothing to look at); an ignored one counts
+#: as done for the exit code: the plan asked for nothing.
+SUCCEEDED = frozenset({State.DONE, State.WOULD_DO, State.IGNORED})

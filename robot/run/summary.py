@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from robot.audit.rundir import RunDir
 from robot.run.outcomes import RunResult
+from robot.run.results import new_invoice_url
+from robot.timezone import PARIS
 
 _STYLES = {
     "done": "green",
     "would_do": "cyan",
+    "ignored": "dim",
     "business_failure": "yellow",
     "not_rejected": "yellow",
     "system_failure": "red",
@@ -66,6 +71,7 @@ def print_summary(console: Console, result: RunResult) -> None:
     labels = {
         "done": "terminée(s)",
         "would_do": "à traiter (simulation)",
+        "ignored": "ignorée(s) (action=ignorer)",
         "business_failure": "à vérifier par une personne",
         "not_rejected": "non rejetée(s)",
         "system_failure": "en échec technique",
@@ -81,6 +87,19 @@ def print_summary(console: Console, result: RunResult) -> None:
             f"{result.run_dir} ».[/yellow]"
         )
     console.print(f"Dossier du run : {result.run_dir}")
+    results = RunDir(result.run_dir).results
+    if results.is_file():
+        console.print(f"Résultats pour le tableur : {results}")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An instant as ``summary.json`` writes it: ISO 8601 in Paris time, with its offset
+    (``2026-11-30T17:03:12.345+01:00``; ``+02:00`` in summer)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # a naive instant is Paris time, as everywhere in the robot
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(PARIS).isoformat(timespec="milliseconds")
 
 
 def summary_dict(result: RunResult) -> dict[str, Any]:
@@ -88,8 +107,10 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "run_id": result.run_id,
         "portal_url": result.portal_url,
         "dry_run": result.dry_run,
-        "started_at": result.started_at.isoformat(),
-        "ended_at": result.ended_at.isoformat() if result.ended_at else None,
+        "started_at": iso(result.started_at),
+        "ended_at": iso(result.ended_at),
+        "time_zone": PARIS.key,
+        **(result.identity.as_record() if result.identity else {}),
         "exit_code": result.exit_code,
         "stopped": result.stopped,
         "error": result.error,
@@ -103,6 +124,8 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
                 "message": t.message,
                 "motif": t.motif,
                 "new_status": t.new_status,
+                "new_invoice_url": new_invoice_url(t),
+                **({"compte": t.account, "machine": t.machine} if t.account else {}),
                 "duration_s": round(t.duration_s, 3),
                 "server_s": round(t.server_s, 3),
                 "steps": [

@@ -40,8 +40,17 @@ from scenarios import (
     StepResult,
 )
 from scenarios.lookup import find_work_item, fits
-from scenarios.reissue import check_reissue
-from scenarios.steps import acknowledge, complete, process, recycle, reissue
+from scenarios.model import Action
+from scenarios.reissue_content import describe_line
+from scenarios.steps import (
+    acknowledge,
+    check_bank_account,
+    check_reissue,
+    complete,
+    process,
+    recycle,
+    reissue,
+)
 
 T = TypeVar("T")
 
@@ -85,13 +94,37 @@ class LeaseKeeper:
 
 
 def correction_text(correction: Correction) -> dict[str, str]:
-    """The fields a correction changes, as text (for the journal, events and report), and
-    under ``nature`` the kind of work (:class:`~scenarios.model.Kind`'s value)."""
-    text = {
-        name: " | ".join(p.name for p in value) if name == "pieces_jointes" else str(value)
-        for name, value in correction.overrides().items()
-    }
-    return {"nature": correction.kind.value, **text}
+    """The fields a correction changes, as text (for the journal, events and report), under
+    ``nature`` the kind of work (:class:`~scenarios.model.Kind`'s value) and under ``action``
+    what the row asks for (:class:`~scenarios.model.Action`'s value); ``confirmer_reemission``
+    when the plan confirms a reissue."""
+    text = {name: _field_text(name, value) for name, value in correction.overrides().items()}
+    asked = {"nature": correction.kind.value, "action": correction.work.value}
+    if correction.confirmer_reemission:
+        asked["confirmer_reemission"] = "oui"
+    return {**asked, **text}
+
+
+#: Why a row is ignored: it says so, or it says nothing to do (robot/plan/_rules.py).
+_IGNORED_WHY = {
+    Kind.REJECTED: "action=ignorer, ou aucun nouveau numéro",
+    Kind.SUSPENDED: "action=ignorer, ou ni pièce jointe ni commentaire",
+    Kind.TO_RECYCLE: "action=ignorer, ou aucun nouveau destinataire",
+}
+
+
+def _lines_changed(row: TransactionRow, correction: Correction) -> bool:
+    """Whether the lines the transaction was registered with are not the plan's now."""
+    registered = row.correction.get("lignes", "") if row.correction else ""
+    return str(registered) != correction_text(correction).get("lignes", "")
+
+
+def _field_text(name: str, value: object) -> str:
+    if name == "pieces_jointes" and isinstance(value, tuple):
+        return " | ".join(p.name for p in value)
+    if name == "lignes" and isinstance(value, tuple):
+        return " ; ".join(describe_line(line) for line in value)
+    return str(value)
 
 
 class Worker:
@@ -132,10 +165,20 @@ class Worker:
         rejections: dict[str, Rejection],
         *,
         dry_run: bool,
+        account: str | None = None,
+        max_failures: int | None = None,
+        keep_going: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Claim and carry transactions until none is left or a stop is requested."""
-        while not self.stopper.requested and not self.halted:
-            row = self.journal.claim_next(run_id, worker=self.name)
+        """Claim and carry transactions until none is left or a stop is requested.
+
+        ``account``: only that account's transactions (the session is logged in as it);
+        ``max_failures``: leave those whose system failures outlasted the retries that many
+        times; ``keep_going`` False (the session's slot was lost): claim no more.
+        """
+        while not self.stopper.requested and not self.halted and keep_going():
+            row = self.journal.claim_next(
+                run_id, worker=self.name, account=account, max_failures=max_failures
+            )
             if row is None:
                 return
             correction = corrections[row.numero_rejete.casefold()]
@@ -172,7 +215,26 @@ class Worker:
         self.recorder.begin(row.numero_rejete)
         with logger.contextualize(invoice=row.numero_rejete, worker=self.name):
             try:
-                if rejection is None:
+                if _lines_changed(row, correction):
+                    # Registered with other lines (a resume without its --lignes, say): the
+                    # plan no longer says what the run was started for.
+                    state = State.BUSINESS_FAILURE
+                    message = (
+                        f"Les lignes de la nouvelle facture ne sont plus celles du run (ligne "
+                        f"{correction.source_line} du plan) : feuille de lignes absente ou "
+                        "modifiée ? Rien n'a été fait ; reprenez le run avec la même feuille "
+                        "(--lignes)."
+                    )
+                    logger.warning(message)
+                elif correction.work is Action.IGNORE:
+                    # The plan asks for nothing: the portal is not even read.
+                    state = State.IGNORED
+                    message = (
+                        f"Facture ignorée ({_IGNORED_WHY[correction.kind]}, ligne "
+                        f"{correction.source_line} du plan) : rien n'a été fait sur le portail."
+                    )
+                    logger.info("{} : {}", row.numero_rejete, message)
+                elif rejection is None:
                     rejection = self._with_retries(
                         "recherche",
                         lambda: find_work_item(
@@ -182,7 +244,9 @@ class Worker:
             except (PortalError, PlaywrightError) as exc:
                 state, message = State.SYSTEM_FAILURE, first_line(exc)
             else:
-                if rejection is None:
+                if state is not State.DONE:
+                    pass  # decided above, without the portal
+                elif rejection is None:
                     state = State.NOT_REJECTED
                     what = (
                         "une facture rejetée"
@@ -215,6 +279,8 @@ class Worker:
             {
                 "type": "transaction_end",
                 "worker": self.name,
+                "machine": machine_id(self.name),
+                "account": row.account or self.session.portal.identifiant,
                 "invoice": row.numero_rejete,
                 "nouveau_numero": row.nouveau_numero,
                 "state": state.value,
@@ -229,8 +295,9 @@ class Worker:
             self.journal.postpone(row.id, message, duration)
             return
         if state is State.SYSTEM_FAILURE:
-            # Not final: the transaction waits for a resume, and this worker stops here.
-            self.journal.postpone(row.id, message, duration)
+            # Not final: the transaction waits for a resume (or another worker: the journal
+            # counts the failure), and this worker stops here.
+            self.journal.postpone(row.id, message, duration, failed=True)
             self.halted = True
             logger.error(
                 "{} : le portail ne répond plus après les nouvelles tentatives ; arrêt propre, "
@@ -255,13 +322,37 @@ class Worker:
         def shown() -> InvoiceRecord | None:
             return handover.pop() if handover else None
 
+        # The correction as the portal names its values (its bank account), read once before
+        # the first step: a value the portal does not have stops the transaction there.
+        prepared: list[Correction] = []
+
+        def ready() -> Correction:
+            if not prepared:
+                prepared.append(check_bank_account(page(), correction))
+            return prepared[0]
+
+        checked: list[bool] = []
+
         def check(record: InvoiceRecord) -> None:
             # The new invoice's content is built before the first click: a correction that
-            # cannot apply stops here, with nothing half done on the portal.
-            check_reissue(record, correction)
+            # cannot apply, or a reissue that would bill twice unconfirmed, stops here, with
+            # nothing half done on the portal.
+            check_reissue(record, ready())
+            checked.append(True)
 
+        def unchecked(record: InvoiceRecord) -> None:
+            # Acknowledged and processed before this run (nothing clicked by the steps before,
+            # so nothing checked): the same check, before the reissue's own click.
+            if not checked:
+                check(record)
+
+        def first_acknowledge() -> StepResult:
+            ready()
+            return acknowledge(page(), rejection, dry_run=dry_run, check=check)
+
+        work = correction.work
         plan: list[tuple[Step, Callable[[], StepResult]]]
-        if correction.kind is Kind.SUSPENDED:
+        if work is Action.COMPLETE:
             plan = [
                 (
                     Step.ACKNOWLEDGE,
@@ -269,21 +360,30 @@ class Worker:
                 ),
                 (Step.COMPLETE, lambda: complete(page(), rejection, correction, dry_run=dry_run)),
             ]
-        elif correction.kind is Kind.TO_RECYCLE:
+        elif work is Action.RECYCLE:
             plan = [
                 (Step.RECYCLE, lambda: recycle(page(), rejection, correction, dry_run=dry_run)),
             ]
+        elif work is Action.ACKNOWLEDGE:
+            # No new invoice: nothing to build, nothing to check before the clicks.
+            plan = [
+                (Step.ACKNOWLEDGE, lambda: acknowledge(page(), rejection, dry_run=dry_run)),
+                (
+                    Step.PROCESS,
+                    lambda: process(page(), rejection, dry_run=dry_run, shown=shown()),
+                ),
+            ]
         else:
             plan = [
-                (
-                    Step.ACKNOWLEDGE,
-                    lambda: acknowledge(page(), rejection, dry_run=dry_run, check=check),
-                ),
+                (Step.ACKNOWLEDGE, first_acknowledge),
                 (
                     Step.PROCESS,
                     lambda: process(page(), rejection, dry_run=dry_run, shown=shown(), check=check),
                 ),
-                (Step.REISSUE, lambda: reissue(page(), rejection, correction, dry_run=dry_run)),
+                (
+                    Step.REISSUE,
+                    lambda: reissue(page(), rejection, ready(), dry_run=dry_run, check=unchecked),
+                ),
             ]
         results: list[StepResult] = []
         for step, action in plan:
@@ -306,7 +406,8 @@ class Worker:
                 self.journal.describe_transaction(
                     row.id, str(result.before["motif"]), str(result.before.get("commentaire", ""))
                 )
-            logger.info(
+            logger.log(
+                "WARNING" if result.outcome is Outcome.BUSINESS_FAILURE else "INFO",
                 "{} {} : {}{}",
                 row.numero_rejete,
                 step.value,
@@ -321,6 +422,12 @@ class Worker:
         if any(r.outcome is Outcome.WOULD_DO for r in results):
             said = " ; ".join(r.message for r in results if r.outcome is Outcome.WOULD_DO)
             return State.WOULD_DO, f"Simulation : {said}", ""
+        if work is Action.ACKNOWLEDGE:
+            return (
+                State.DONE,
+                "Rejet acquitté et traité, sans nouvelle facture (action=acquitter).",
+                "",
+            )
         return State.DONE, last.message, str(last.after.get("statut", ""))
 
     def _step(

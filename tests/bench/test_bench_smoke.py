@@ -1,4 +1,4 @@
-"""The benchmark runs end to end on a tiny plan (N = 5) and writes every field — not its speed."""
+"""The benchmark runs end to end on a tiny plan (N = 3) and writes every field — not its speed."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One benchmark run: 5 rejections, one worker, no latency, audit off."""
+    """One benchmark run: 3 rejections (enough for a median and a 95th percentile), one
+    worker, no latency, audit off."""
     out = tmp_path_factory.mktemp("bench-results")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
-    command = [sys.executable, "-m", "bench.run", "--n", "5", "--workers", "1"]
+    command = [sys.executable, "-m", "bench.run", "--n", "3", "--workers", "1"]
     command += ["--latency", "0", "--audit", "off", "--floor-n", "2", "--out", str(out)]
     completed = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
@@ -38,14 +39,14 @@ def _latest(results: Path) -> dict[str, Any]:
 def test_benchmark_row_has_every_field_of_the_issue(results: Path) -> None:
     (row,) = _latest(results)["rows"]
     assert [field for field in REQUIRED_FIELDS if field not in row] == []
-    assert (row["n"], row["workers"], row["latency_ms"], row["audit"]) == (5, 1, 0, False)
+    assert (row["n"], row["workers"], row["latency_ms"], row["audit"]) == (3, 1, 0, False)
     assert row["rss_growth_pct"] is None  # only the long run measures growth
 
 
 def test_benchmark_row_figures_are_consistent_with_each_other(results: Path) -> None:
     (row,) = _latest(results)["rows"]
-    assert row["done"] == 5 and row["exit_code"] == 0
-    assert row["invoices_per_minute"] == pytest.approx(5 / row["wall_s"] * 60, rel=0.02)
+    assert row["done"] == 3 and row["exit_code"] == 0
+    assert row["invoices_per_minute"] == pytest.approx(3 / row["wall_s"] * 60, rel=0.02)
     assert 0 < row["p50_s"] <= row["p95_s"] < row["wall_s"]
     assert row["peak_rss_mb_per_worker"] >= row["peak_pss_mb_per_worker"] > 50  # a browser
     assert row["floor_requests_per_invoice"] == 11
@@ -68,6 +69,6 @@ def test_benchmark_machine_block_records_the_load(results: Path) -> None:
 
 def test_benchmark_writes_a_markdown_table_and_a_png_chart_beside_the_json(results: Path) -> None:
     table = (results / "latest.md").read_text(encoding="utf-8")
-    assert "| n5-l0-w1-off | 5 | 1 | 0 | off | 5 |" in table
+    assert "| n3-l0-w1-off | 3 | 1 | 0 | off | 3 |" in table
     assert "## Targets" in table
     assert (results / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -111,3 +111,19 @@ def test_unavailable_portal_at_login_is_a_portal_error(
             password=fresh_sandbox.options.password,
             otp=None,
         )
+
+
+def test_a_refused_code_is_a_business_failure_never_retried_towards_the_lockout(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    fresh_sandbox.reset(otp=True)
+    with pytest.raises(BusinessError) as refused:
+        login(
+            page,
+            base_url=fresh_sandbox.url,
+            identifiant=fresh_sandbox.options.user,
+            password=fresh_sandbox.options.password,
+            otp=lambda _since: "000000",
+        )
+    assert "Code de vérification incorrect" in str(refused.value)
+    assert "000000" not in str(refused.value)

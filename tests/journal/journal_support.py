@@ -1,5 +1,5 @@
-"""Helpers of the journal's tests: a clock the tests move, raw SQL on either backend, and a
-wait for a state."""
+"""Helpers of the journal's tests: a clock the tests move, raw SQL on either backend, a wait
+for a state, and work started in several threads at once."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
 from robot.config import DatabaseUrl
 from robot.run.journal import JournalTarget
+
+T = TypeVar("T")
 
 #: Where the tests' clock starts (2027-01-15), seconds since the epoch.
 EPOCH = 1_800_000_000.0
@@ -61,3 +63,27 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition jamais atteinte en {timeout_s} s : {condition}")
         pause.wait(0.01)
+
+
+def in_threads(count: int, work: Callable[[int], T]) -> list[T]:
+    """``work(i)`` in ``count`` threads at once (they start together); the results, by i.
+    An exception in a thread fails the test."""
+    start = threading.Barrier(count)
+    results: dict[int, T] = {}
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            results[index] = work(index)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [results[i] for i in range(count)]

@@ -342,8 +342,9 @@ def test_a_journal_file_from_before_versioning_is_migrated(
 
     journal = Journal(path, lease_s=LEASE_S, clock=clock)
     try:
-        # Version 1 finds its tables there (no-ops, rows kept); version 2 adds the leases.
-        assert journal.migrated == [1, 2] and journal.schema_version() == LATEST
+        # Version 1 finds its tables there (no-ops, rows kept); version 2 adds the leases,
+        # version 3 the queue's columns.
+        assert journal.migrated == [1, 2, 3] and journal.schema_version() == LATEST
         (row,) = journal.transactions("run-0")
         assert (row.state, row.machine, row.lease_until) == (State.CLAIMED, None, None)
         assert journal.claim_next("run-0", "w2") is None  # an old claim has no lease to expire

@@ -9,11 +9,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import psycopg
 import pytest
-from journal_support import LEASE_S, FakeClock, raw_sql, wait_until
+from journal_support import LEASE_S, FakeClock, in_threads, raw_sql, wait_until
 
 from robot.config import DatabaseUrl
 from robot.run.journal import Journal, JournalTarget, LeaseLost, TransactionRow
@@ -21,32 +20,7 @@ from robot.run.journal_pg import SCHEMA_LOCK_KEY
 from robot.run.journal_schema import MIGRATIONS
 
 MakeJournal = Callable[..., Journal]
-T = TypeVar("T")
 THREADS = 4
-
-
-def _in_threads(count: int, work: Callable[[int], T]) -> list[T]:
-    """``work(i)`` in ``count`` threads at once (they start together); the results, by i.
-    An exception in a thread fails the test."""
-    start = threading.Barrier(count)
-    results: dict[int, T] = {}
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = work(index)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return [results[i] for i in range(count)]
 
 
 def _register(journal: Journal, count: int) -> list[str]:
@@ -69,7 +43,7 @@ def test_concurrent_claimers_never_get_the_same_transaction(make_journal: MakeJo
             taken.append(row.numero_rejete)
         return taken
 
-    per_worker = _in_threads(THREADS, claim_all)
+    per_worker = in_threads(THREADS, claim_all)
     claimed = [numero for taken in per_worker for numero in taken]
     assert sorted(claimed) == numbers  # each exactly once
     owners = {row.numero_rejete: row.worker for row in journals[0].transactions("run-1")}
@@ -93,7 +67,7 @@ def test_an_expired_lease_is_taken_over_by_one_claimer_only(
             taken.append(row.id)
         return taken
 
-    taken = [tid for ids in _in_threads(THREADS, take_over) for tid in ids]
+    taken = [tid for ids in in_threads(THREADS, take_over) for tid in ids]
     assert len(taken) == len(set(taken)) == len(numbers)
     assert "mort" not in {row.worker for row in first.transactions("run-1")}
 
@@ -103,7 +77,7 @@ def test_the_session_slot_cap_holds_under_concurrency(make_journal: MakeJournal)
     journals = [make_journal() for _ in range(threads)]
 
     # All at once: exactly the cap gets a slot.
-    first = _in_threads(threads, lambda i: journals[i].acquire_session_slot(account, cap, f"w{i}"))
+    first = in_threads(threads, lambda i: journals[i].acquire_session_slot(account, cap, f"w{i}"))
     got = [slot for slot in first if slot is not None]
     assert sorted(slot.number for slot in got) == [1, 2]
     for slot in got:
@@ -132,7 +106,7 @@ def test_the_session_slot_cap_holds_under_concurrency(make_journal: MakeJournal)
             assert journal.release_session_slot(slot)
         return acquired
 
-    acquired = _in_threads(threads, hammer)
+    acquired = in_threads(threads, hammer)
     assert 1 <= most <= cap
     assert sum(acquired) > 0
     assert journals[0].session_slots(account) == []
@@ -148,7 +122,7 @@ def test_the_schema_is_created_once_when_journals_open_at_once(
         finally:
             journal.close()
 
-    applied = _in_threads(THREADS, open_journal)
+    applied = in_threads(THREADS, open_journal)
     everything = [version for version, _ in MIGRATIONS]
     assert sorted(applied, key=len) == [[]] * (THREADS - 1) + [everything]
     versions = raw_sql(journal_target, "SELECT version FROM schema_version ORDER BY version")

@@ -2,10 +2,12 @@
 on a few accounts capped in sessions, claiming, renewing and finishing thousands of
 transactions on PostgreSQL while some die holding a lease and some stall past it. No
 transaction is held by two live leases at once, no account goes above its cap, every
-transaction is finished exactly once. The speed is the benchmark's business, not this test's.
+transaction is finished exactly once, and the run is ended once all are. The speed is the
+benchmark's business, not this test's.
 
 The invariant checks are tested too, on records made by hand: an overlap of two live leases,
-an account above its cap and a transaction finished twice are each reported."""
+an account above its cap, a transaction finished twice and a run left open are each
+reported."""
 
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ def test_the_queue_holds_at_scale(scaled: QueueResult) -> None:
     assert sorted(scaled.final_rows) == sorted(scaled.accounts_of)
     assert {state for state, _ in scaled.final_rows.values()} == {"done"}
     assert figures["claims"] == SCALED.transactions + figures["takeovers"]
+    assert figures["end_code"] == 0
 
 
 def test_dead_and_stalled_workers_leases_were_taken_over(scaled: QueueResult) -> None:
@@ -99,6 +102,7 @@ def _result(reports: list[WorkerReport], rows: dict[int, tuple[str, str | None]]
         slot_samples=[],
         final_rows=rows,
         accounts_of={tid: 0 for tid in rows},
+        end_code=0,
     )
 
 
@@ -145,3 +149,10 @@ def test_the_checks_report_an_account_above_its_cap() -> None:
     problems = violations(result)
     assert any("3 sessions tenues ensemble" in p for p in problems)
     assert any("3 sessions vivantes lues" in p for p in problems)
+
+
+def test_the_checks_report_a_run_not_ended() -> None:
+    a = WorkerReport("a", leases=[_lease(1, "a", 0.0, 0.1)])
+    result = _result([a], {1: ("done", "m:a")})
+    result.end_code = None
+    assert violations(result) == ["le run ne s'est pas terminé avec le code 0 (code None)"]

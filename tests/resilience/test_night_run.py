@@ -1,6 +1,12 @@
-"""A night run: a plan of 20 through 5xx answers, latency jitter, sessions ending every few
-requests and random pop-ups — each invoice issued exactly once. (Its own file so that the
-suite's workers can run it beside the other resilience tests.)"""
+"""A night run: a plan carried by two browsers through 5xx answers, latency jitter, sessions
+ending every few pages and random pop-ups — each invoice issued exactly once.
+
+Eight invoices, not the twenty it once had (three times as long): what the test is about is
+how many faults the run meets, not how many invoices it carries. Sessions end every 20 pages
+instead of 25 (not fewer: the login and the preflight take 13 to 16 in one session, and an
+expiry inside the preflight ends the run). Eight invoices are some 90 pages between the two
+workers (11 each at the least): 3 expiries or more however the workers share them, 4 to 7
+in six measured runs (13 with twenty invoices), for the 3 the test asks for."""
 
 from __future__ import annotations
 
@@ -14,15 +20,15 @@ from sandbox.server import RunningSandbox
 
 
 @pytest.mark.slow
-def test_plan_of_20_goes_through_5xx_latency_expiries_and_popups_each_issued_once(
+def test_night_plan_goes_through_5xx_latency_expiries_and_popups_each_issued_once(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
-    fresh_sandbox.reset(seed=20)
+    fresh_sandbox.reset(seed=8)
     rows = _plan(fresh_sandbox, tmp_path, "NUIT")
-    assert len(rows) == 20
-    # Sessions end under the robot's feet every 25 pages (a few transactions' worth).
+    assert len(rows) == 8
+    # Sessions end under the robot's feet every 20 pages (two transactions' worth).
     fresh_sandbox.set_faults(
-        error_rate=0.2, latency_ms=5, jitter_ms=40, popup_rate=0.2, session_max_requests=25
+        error_rate=0.2, latency_ms=5, jitter_ms=40, popup_rate=0.2, session_max_requests=20
     )
     try:
         result = robot_cli(

@@ -1,5 +1,6 @@
-"""The audit bundle of a real run: it verifies, tampering is named, no secret is left in it
-(not even after a forced second login), and the report shows every invoice in a browser."""
+"""The audit bundle of a real run: it verifies, is complete, tampering is named (a dropped
+tail too), a key pair's signature authenticates it, no secret is left in it (not even after a
+forced second login), and the report shows every invoice in a browser."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from audit_support import drop_tail
 from cli_support import write_plan
 from playwright.sync_api import Page, expect
 
+from robot.audit import generate_key_pair, write_manifest
+from robot.audit.events import read_events
+from robot.audit.signing import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME
 from sandbox.server import RunningSandbox
 
 
@@ -148,20 +153,28 @@ def test_every_invoice_has_a_trace_and_screenshots_around_its_clicks(
         assert any(f"{action}-apr" in s for s in shots), action
 
 
-def test_signed_bundle_verifies_and_each_tampering_is_named(
-    audited_run: AuditedRun, tmp_path: Path
-) -> None:
-    def verify(folder: Path) -> subprocess.CompletedProcess[str]:
+def _verifier(audited_run: AuditedRun) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def verify(folder: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "robot.cli", "audit", "verify", str(folder)],
+            [sys.executable, "-m", "robot.cli", "audit", "verify", str(folder), *map(str, args)],
             env=audited_run.env,
             capture_output=True,
             text=True,
             check=False,
         )
 
+    return verify
+
+
+def test_signed_bundle_verifies_and_each_tampering_is_named(
+    audited_run: AuditedRun, tmp_path: Path
+) -> None:
+    verify = _verifier(audited_run)
+
     intact = verify(audited_run.run_dir)
     assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "Dossier d'audit intact" in intact.stdout
+    assert "Complet : les événements vont du début à la fin du run" in intact.stdout
 
     altered = shutil.copytree(audited_run.run_dir, tmp_path / "altered")
     report = altered / "report.html"
@@ -182,6 +195,30 @@ def test_signed_bundle_verifies_and_each_tampering_is_named(
     (extra / "ajout.txt").write_text("ajouté après coup", encoding="utf-8")
     result = verify(extra)
     assert result.returncode != 0 and "ajout.txt" in result.stdout + result.stderr
+
+
+def test_a_real_bundle_signed_with_a_key_pair_is_authenticated_and_its_tail_cannot_go(
+    audited_run: AuditedRun, tmp_path: Path
+) -> None:
+    verify = _verifier(audited_run)
+    keys = tmp_path / "cles"
+    generate_key_pair(keys)
+    # What finalize_bundle does once CHORUS_AUDIT_SIGNING_KEY is set beside CHORUS_AUDIT_KEY:
+    # the same bundle, sealed with the robot's private key (and the legacy HMAC).
+    hmac_key = audited_run.env["CHORUS_AUDIT_KEY"].encode()
+    signed = shutil.copytree(audited_run.run_dir, tmp_path / "signe")
+    write_manifest(signed, key=hmac_key, signing_key=keys / PRIVATE_KEY_NAME)
+    result = verify(signed, "--public-key", keys / PUBLIC_KEY_NAME, "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Signature Ed25519 vérifiée avec la clé publique" in result.stdout
+
+    last = [e for e in read_events(signed / "events.jsonl") if e["type"] == "transaction_end"]
+    drop_tail(signed, last[-1]["invoice"])
+    write_manifest(signed, key=hmac_key, signing_key=keys / PRIVATE_KEY_NAME)
+    result = verify(signed, "--public-key", keys / PUBLIC_KEY_NAME, "--strict")
+    assert result.returncode == 1
+    assert "pas « run_end » (fin du run supprimée ?)" in result.stdout
+    assert f"facture {last[-1]['invoice']} : dans summary.json" in result.stdout
 
 
 def test_events_are_chained_and_say_what_each_step_read_before_and_after(

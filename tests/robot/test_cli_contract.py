@@ -38,7 +38,13 @@ def test_invalid_plan_is_refused_whole_with_every_error_before_the_portal_is_tou
 
     assert result.exit_code == 2, result.output
     assert "rien n'a été envoyé au portail" in result.output
-    for expected in ("plan.csv:2:", "plan.csv:3:", "plan.csv:4:", "colonne_inconnue"):
+    # Each error names its line and its invoice.
+    for expected in (
+        "plan.csv ligne 2 (facture FAC-1)",
+        "plan.csv ligne 3 (facture FAC-2)",
+        "plan.csv ligne 4 (facture FAC-2)",
+        "colonne_inconnue",
+    ):
         assert expected in result.output
     assert "Traceback" not in result.output
     assert result.runs() == []

@@ -190,7 +190,7 @@ def test_one_time_code_is_read_from_the_maildir(
 def test_two_workers_share_the_plan_and_issue_each_invoice_exactly_once(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
-    fresh_sandbox.reset(seed=6)
+    fresh_sandbox.reset(seed=4)  # enough for both workers to take some, which is checked
     rows = [
         {"numero_rejete": i["numero"], "nouveau_numero": f"PAR-{n}"}
         for n, i in enumerate(_pending(fresh_sandbox), start=1)

@@ -38,8 +38,10 @@ def _drive(script: str, sandbox: RunningSandbox, last: str) -> dict[str, Any]:
     return result
 
 
-def test_release_memory_frees_the_pages_left_behind(sandbox: RunningSandbox) -> None:
-    counters = _drive("_session_memory.py", sandbox, str(PAGES))
+def test_release_memory_frees_the_pages_left_behind(fresh_sandbox: RunningSandbox) -> None:
+    # The fresh sandbox, not the worker's as the last test left it: with one-time codes on
+    # (test_audit_bundle's run leaves them on), the driver script could not log in.
+    counters = _drive("_session_memory.py", fresh_sandbox, str(PAGES))
     # Chromium collects when it likes: often dozens of documents are still alive here.
     assert counters["before"]["documents"] >= counters["after"]["documents"]
     assert counters["after"]["documents"] <= 3  # the page shown, and at most a frame or two
@@ -49,11 +51,11 @@ def test_release_memory_frees_the_pages_left_behind(sandbox: RunningSandbox) -> 
 
 
 def test_traced_transactions_leave_no_stack_record_behind_in_the_driver(
-    sandbox: RunningSandbox, tmp_path: Path
+    fresh_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     """Every trace chunk's record of call stacks in Playwright's driver is released: one left
     open per work context made the driver grow by ~0.4 MB per invoice (bench/README.md)."""
-    result = _drive("_trace_sessions.py", sandbox, str(tmp_path))
+    result = _drive("_trace_sessions.py", fresh_sandbox, str(tmp_path))
     assert result["kept"] == [f"T-{c}-{i}.zip" for c in range(4) for i in range(2)]
     assert result["opened"] >= result["contexts"] + len(result["kept"])
     assert result["released"] == result["opened"]

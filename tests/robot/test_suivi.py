@@ -141,7 +141,11 @@ def test_suivi_names_an_invoice_rejected_again_exits_1_and_seals_the_bundle_agai
 def test_suivi_of_invoices_delivered_exits_0_can_be_run_again_and_signs_again(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
-    run_dir, origins = _run_two(fresh_sandbox, robot_cli, tmp_path, "RECU", CHORUS_AUDIT_KEY=KEY)
+    # No traces, nor the screenshots that go with them (the first test keeps both): some 40 %
+    # of the CPU time of a run of two invoices, and nothing the follow-up reads.
+    run_dir, origins = _run_two(
+        fresh_sandbox, robot_cli, tmp_path, "RECU", CHORUS_AUDIT_KEY=KEY, CHORUS_TRACE="off"
+    )
 
     keyless = robot_cli("suivi", str(run_dir))
     first = robot_cli("suivi", str(run_dir), CHORUS_AUDIT_KEY=KEY)
@@ -172,7 +176,7 @@ def test_suivi_of_invoices_delivered_exits_0_can_be_run_again_and_signs_again(
 def test_suivi_leaves_the_folder_as_it_was_when_the_portal_fails_or_it_was_altered(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
-    run_dir, _ = _run_two(fresh_sandbox, robot_cli, tmp_path, "PANNE")
+    run_dir, _ = _run_two(fresh_sandbox, robot_cli, tmp_path, "PANNE", CHORUS_TRACE="off")
     before = {p.relative_to(run_dir): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
     fresh_sandbox.set_faults(maintenance=True)
 

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import subprocess
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_support import make_bundle
 from typer.testing import CliRunner
 
-from robot.audit.events import EventLog
 from robot.audit.manifest import write_manifest
+from robot.cli import app
 from robot.cli.audit import audit_app
 
 runner = CliRunner()
 
 
 def _bundle(root: Path, numbers: tuple[str, ...] = ("F2026-001",)) -> Path:
-    run_dir = root / "20261127-103000-a1b2"
-    (run_dir / "traces").mkdir(parents=True)
-    log = EventLog(run_dir / "events.jsonl")
-    for number in numbers:
-        log.append({"invoice": number, "step": "acknowledge", "outcome": "done"})
-        with zipfile.ZipFile(run_dir / "traces" / f"{number}.zip", "w") as archive:
-            archive.writestr("trace.trace", "{}\n")
-    return run_dir
+    """A complete run folder, sealed unsigned (the tests seal it again as they need)."""
+    return make_bundle(root, numbers)
 
 
 @pytest.fixture(autouse=True)
@@ -34,25 +28,29 @@ def _no_key_no_display(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_verify_says_intact_and_exits_zero(tmp_path: Path) -> None:
+def test_verify_says_intact_and_unsigned_and_exits_zero(tmp_path: Path) -> None:
     run_dir = _bundle(tmp_path)
-    write_manifest(run_dir)
     result = runner.invoke(audit_app, ["verify", str(run_dir)])
-    assert result.exit_code == 0
-    assert "Bundle intact" in result.output
+    assert result.exit_code == 0, result.output
+    assert f"Dossier d'audit intact : {run_dir}" in result.output
+    assert "Complet : les événements vont du début à la fin du run" in result.output
+    assert "NON SIGNÉ" in result.output
+    assert "Non horodaté" in result.output
 
 
 def test_verify_names_every_problem_and_exits_one(tmp_path: Path) -> None:
     run_dir = _bundle(tmp_path)
-    write_manifest(run_dir)
     (run_dir / "ajout.txt").write_text("x", encoding="utf-8")
     (run_dir / "traces" / "F2026-001.zip").unlink()
     result = runner.invoke(audit_app, ["verify", str(run_dir)])
     assert result.exit_code == 1
-    assert "2 problème(s)" in result.output
+    # The missing trace is named by the manifest, by the events and by the report.
+    assert "Dossier d'audit altéré : 4 problème(s)" in result.output
     assert "fichier en trop (absent du manifeste) : ajout.txt" in result.output
     assert "fichier manquant : traces/F2026-001.zip" in result.output
-    assert "Bundle intact" not in result.output
+    assert "facture F2026-001 : trace traces/F2026-001.zip introuvable" in result.output
+    assert "fichier cité par report.html introuvable : traces/F2026-001.zip" in result.output
+    assert "intact" not in result.output
 
 
 def test_verify_of_a_missing_folder_exits_two(tmp_path: Path) -> None:
@@ -73,6 +71,15 @@ def test_verify_checks_the_signature_with_the_key_from_the_environment(
     assert result.exit_code == 1
     assert "signature invalide" in result.output
     assert "mauvaise-cle" not in result.output
+
+
+@pytest.mark.parametrize("command", ["verify", "keygen", "show"])
+def test_audit_help_is_french(command: str) -> None:
+    result = runner.invoke(app, ["audit", command, "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert "Afficher cette aide et quitter." in result.output
+    for english in ("Show this message", "[default:", "[required]", "Commands", "RUN_DIR"):
+        assert english not in result.output
 
 
 def test_show_without_display_prints_the_command(tmp_path: Path) -> None:

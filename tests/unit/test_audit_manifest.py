@@ -57,7 +57,7 @@ def test_manifest_lists_every_file_but_itself_sorted_with_hash_and_size(bundle: 
     paths = [entry["path"] for entry in manifest["files"]]
     assert paths == sorted(f for f in BUNDLE_FILES if f != "manifest.json")
     assert manifest["algorithm"] == "sha256"
-    assert manifest["created_at"].endswith("Z")
+    assert manifest["created_at"].endswith("+00:00")
     report = next(e for e in manifest["files"] if e["path"] == "report.html")
     assert report["size"] == (bundle / "report.html").stat().st_size
     assert len(report["sha256"]) == 64

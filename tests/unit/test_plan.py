@@ -174,13 +174,22 @@ def test_problems_are_reported_on_the_physical_line_after_multiline_cells(
 # -- one problem in one row -------------------------------------------------------------------
 
 TOO_LONG = "FAC-2026-000000000101"  # 21 characters
+NEW_NUMBER_MISSING = (
+    "valeur obligatoire manquante : le numéro de la nouvelle facture (pour ne pas traiter "
+    "cette facture, retirez la ligne ou mettez action=ignorer ; pour l'acquitter sans nouvelle "
+    "facture, action=acquitter)"
+)
 
 
 @pytest.mark.parametrize(
     ("cells", "column", "message"),
     [
-        ({"numero_rejete": ""}, "numero_rejete", "valeur obligatoire manquante"),
-        ({"nouveau_numero": ""}, "nouveau_numero", "valeur obligatoire manquante"),
+        (
+            {"numero_rejete": ""},
+            "numero_rejete",
+            "valeur obligatoire manquante : le numéro de la facture sur le portail",
+        ),
+        ({"nouveau_numero": ""}, "nouveau_numero", NEW_NUMBER_MISSING),
         (
             {"nouveau_numero": TOO_LONG},
             "nouveau_numero",
@@ -307,11 +316,14 @@ def test_each_invalid_value_is_reported_with_its_line_column_and_reason(
     (annexes / ("a" * 47 + ".pdf")).write_bytes(b"%PDF-1.7")
     with (annexes / "gros.pdf").open("wb") as big:
         big.truncate(10 * 1024 * 1024 + 1)  # sparse: instant, takes no disk
-    path = csv_plan(tmp_path, {**BASE, **cells})
+    row = {**BASE, **cells}
+    path = csv_plan(tmp_path, row)
 
     issues = issues_of(path)
 
-    assert issues == [PlanIssue(str(path), 2, column, message.format(dir=tmp_path))]
+    assert issues == [
+        PlanIssue(str(path), 2, column, message.format(dir=tmp_path), row["numero_rejete"])
+    ]
 
 
 def test_a_valid_row_fills_every_field_of_the_correction(tmp_path: Path) -> None:
@@ -440,7 +452,7 @@ def test_an_empty_file_is_refused(tmp_path: Path, content: bytes) -> None:
     (issue,) = issues_of(path)
 
     assert (issue.line, issue.message) == (0, "le fichier est vide")
-    assert str(issue) == f"{path} — le fichier est vide"
+    assert str(issue) == f"{path} : le fichier est vide"
 
 
 def test_a_plan_without_rows_is_refused(tmp_path: Path) -> None:
@@ -458,7 +470,7 @@ def test_a_spreadsheet_file_must_be_saved_as_csv_first(tmp_path: Path) -> None:
         (
             0,
             "",
-            "format « .xlsx » non pris en charge : enregistrez le plan en CSV "
+            "format « .xlsx » non pris en charge : enregistrez le fichier en CSV "
             "(séparateur point-virgule) ou en JSON",
         )
     ]
@@ -498,7 +510,8 @@ def test_every_problem_is_collected_sorted_by_line_and_listed_one_per_line(
     ]
     assert len(lines) == 6
     assert lines[1] == (
-        f"{path}:2:siret_destinataire — le SIRET 123 est invalide (14 chiffres attendus, 3 trouvés)"
+        f"{path} ligne 2 (facture FAC-1), colonne siret_destinataire : le SIRET 123 est "
+        "invalide (14 chiffres attendus, 3 trouvés)"
     )
 
 
@@ -543,7 +556,7 @@ def test_json_problems_use_the_index_of_the_object_as_line(tmp_path: Path) -> No
     assert brief(issues_of(write(tmp_path, content.encode(), "plan.json"))) == [
         (2, "montant_tt", "colonne inconnue « montant_tt » (vouliez-vous dire « montant_ttc » ?)"),
         (3, "", "chaque correction doit être un objet JSON"),
-        (4, "nouveau_numero", "valeur obligatoire manquante"),
+        (4, "nouveau_numero", NEW_NUMBER_MISSING),
         (4, "mode_paiement", "valeur inattendue (texte ou nombre attendu)"),
     ]
 

@@ -12,11 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from pages.records import InvoiceLine, InvoiceRecord
-from robot.plan import COLUMNS, load_plan
+from robot.plan import COLUMNS, INFO_COLUMNS, load_plan
 from robot.plan.template import write_plan_template
 from scenarios.model import Correction, Kind, Rejection
 
 TODAY = date(2026, 3, 16)
+ACCOUNT = "Compte principal - FR76 3000 4008 2200 0123 4567 834"
 
 
 def line(taux: str, prix: str = "500.00") -> InvoiceLine:
@@ -47,6 +48,7 @@ def rejection(numero: str, **changes: object) -> Rejection:
         montant_tva=Decimal("246.90"),
         montant_ttc=Decimal("1481.40"),
         commentaire="Prestation de février ; phase 2",
+        coordonnees_bancaires=ACCOUNT,
         lignes=(line("20", "617.25"),),
     )
     record = dataclasses.replace(record, **changes)  # type: ignore[arg-type]
@@ -102,7 +104,10 @@ def test_template_is_a_french_excel_csv_with_bom_crlf_and_semicolons(tmp_path: P
     assert data.count(b"\r\n") == 4 and b"\n" not in data.replace(b"\r\n", b"")
     header = data[len(codecs.BOM_UTF8) :].split(b"\r\n")[0].decode()
     assert header.split(";") == list(COLUMNS)
-    assert header.startswith("numero_rejete;nouveau_numero;statut;date_depot;destinataire;")
+    assert header.startswith(
+        "numero_rejete;statut;info_motif_rejet;info_commentaire_rejet;info_date_depot;"
+        "info_destinataire;info_coordonnees_bancaires;info_lignes;action;nouveau_numero;"
+    )
 
 
 def test_template_prefills_the_current_values_and_leaves_new_numbers_empty(
@@ -114,15 +119,20 @@ def test_template_prefills_the_current_values_and_leaves_new_numbers_empty(
 
     first, second, bare = rows_of(path)
     assert first["nouveau_numero"] == "" and first["piece_jointe"] == ""
+    assert first["action"] == ""  # an untouched row does nothing (see the next tests)
     assert first["date_facture"] == "27/02/2026"
-    assert (first["montant_ht"], first["taux_tva"], first["montant_ttc"]) == (
+    assert (first["montant_ht"], first["remise"], first["taux_tva"], first["montant_ttc"]) == (
         "1234,50",
+        "0,00",
         "20",
         "1481,40",
     )
     assert first["siret_destinataire"] == "110 000 007 00010"  # stays text in Excel
-    assert first["motif_rejet"] == "Taux de TVA erroné"
-    assert first["date_depot"] == "02/03/2026 09:30"
+    assert first["coordonnees_bancaires"] == ""  # kept unless named: shown, not prefilled
+    assert first["info_coordonnees_bancaires"] == ACCOUNT
+    assert first["info_motif_rejet"] == "Taux de TVA erroné"
+    assert first["info_date_depot"] == "02/03/2026 09:30"
+    assert first["info_lignes"] == "1"
     assert first["commentaire"] == "Prestation de février ; phase 2"
     assert second["taux_tva"] == ""  # two rates on its lines: no single rate to show
     assert second["mode_paiement"] == "Chèque"
@@ -134,7 +144,7 @@ def test_template_neutralises_formulas_typed_by_the_public_client(tmp_path: Path
 
     write_plan_template(REJECTIONS[:1], path)
 
-    assert rows_of(path)[0]["commentaire_rejet"] == '\'=HYPERLINK("http://exemple.invalid")'
+    assert rows_of(path)[0]["info_commentaire_rejet"] == '\'=HYPERLINK("http://exemple.invalid")'
 
 
 def test_filled_template_loads_into_corrections_equal_to_the_current_values(
@@ -159,10 +169,13 @@ def test_filled_template_loads_into_corrections_equal_to_the_current_values(
         mode_paiement="Virement",
         commentaire="Prestation de février ; phase 2",
         source_line=2,
+        remise=Decimal("0.00"),
     )
-    assert (second.taux_tva, second.montant_ht, second.commentaire) == (
+    # Several lines: neither their total nor a discount is prefilled (they cannot change).
+    assert (second.taux_tva, second.montant_ht, second.remise, second.commentaire) == (
         None,
-        Decimal("2000"),
+        None,
+        None,
         None,
     )
     assert bare.overrides() == {}
@@ -206,7 +219,7 @@ def test_the_work_list_template_has_a_row_per_kind_that_loads_once_filled_in(
 
     assert [row["statut"] for row in rows] == ["Rejetée", "Suspendue", "À recycler"]
     corrections = [c for c in COLUMNS if c not in {"numero_rejete", "nouveau_numero"}]
-    informational = {"statut", "date_depot", "destinataire", "motif_rejet", "commentaire_rejet"}
+    informational = {"statut", *INFO_COLUMNS}
     for row in rows[1:]:  # what changes is the accountant's to say
         assert all(row[c] == "" for c in corrections if c not in informational), row
 
