@@ -317,6 +317,7 @@ class FleetWorker:
             for c in context.plan.corrections
             if self._account_key(c) == account.key
         }
+        configure_logging(context.run_dir.log)
         with SlotKeeper(self.journal, slot) as keeper, logger.contextualize(worker=self.name):
             try:
                 rejections = self._open(session, context, account)
@@ -353,6 +354,9 @@ class FleetWorker:
                 )
                 self.gave_up = True
             finally:
+                # The run's log is written only while this worker works on the run: another
+                # worker may seal the run as soon as its last invoice is finished.
+                configure_logging(None)
                 session.logout()
                 session.detach()
         self._finish(run)
@@ -414,7 +418,6 @@ class FleetWorker:
             return known
         run_dir = RunDir(self.config.output_dir / run.id)
         run_dir.root.mkdir(parents=True, exist_ok=True)
-        configure_logging(run_dir.log)
         stored = StoredPlan.parse(run.plan_text)
         with tempfile.TemporaryDirectory() as folder:
             copy = Path(folder) / f"plan{Path(run.plan_name).suffix or '.csv'}"
