@@ -44,4 +44,8 @@ def configure_logging(log_file: Path | None, *, verbose: bool = False) -> None:
     if verbose:
         logger.add(sys.stderr, level="INFO", format=_format)
     if log_file is not None:
-        logger.add(log_file, level="DEBUG", format=_format, encoding="utf-8", enqueue=False)
+        # Line-buffered: several processes (and machines) append to one run log, and the
+        # worker that seals a run must find every line already written.
+        logger.add(
+            log_file, level="DEBUG", format=_format, encoding="utf-8", enqueue=False, buffering=1
+        )

@@ -402,6 +402,7 @@ class FleetWorker:
         if code is None:
             return
         context = self._context(run)
+        self._wait_for_sessions_closed(run)
         hits = seal_run(self.config, self.journal, run.id, context.run_dir.root, self.machine)
         configure_logging(None)  # sealing closed the run's log
         if hits:
@@ -410,6 +411,23 @@ class FleetWorker:
             )
         notify(self.config, context.run_dir.root)  # webhook, e-mail: by the machine that sealed
         self._contexts.pop(run.id, None)
+
+    def _wait_for_sessions_closed(self, run: RunRow) -> None:
+        """Before sealing: the workers that carried the run's last invoices may still be
+        closing their sessions (logout, the browser context's recording). Each gives its
+        session slot back once done with the run's folder: wait for the slots of the run's
+        accounts held by others to be given back or to expire (at most two leases)."""
+        accounts = {row.account for row in self.journal.transactions(run.id) if row.account}
+        deadline = time.monotonic() + 2 * self.journal.lease_s
+        while time.monotonic() < deadline:
+            others = [
+                slot
+                for account in accounts
+                for slot in self.journal.session_slots(account)
+                if slot.machine != self.machine
+            ]
+            if not others or self.stopper.pause(0.2):
+                return
 
     # -- helpers ----------------------------------------------------------------------------
     def _context(self, run: RunRow) -> _RunContext:

@@ -9,7 +9,9 @@ it. What SQLite gets from its single writer, PostgreSQL gets from locks:
   run outside an explicit transaction (:meth:`PostgresBackend.single`), as are the other
   single-statement writes (heartbeat, finish): one round trip each;
 - a write that depends on who holds a transaction reads it ``FOR UPDATE`` first;
-- session slots of one account are counted and taken under an advisory lock on the account;
+- a session slot is taken by an upsert on its key (``ON CONFLICT … DO UPDATE … WHERE`` its
+  lease expired): the row lock decides between two machines, no lock is held longer;
+- enqueues, and the end of each run, take turns under an advisory lock on a name;
 - the schema is created or migrated under an advisory lock: two machines starting at once
   take turns, the second finds the work done.
 
