@@ -99,6 +99,8 @@ _COLUMNS = (
     ("floor_s_per_invoice", "floor s/inv"),
     ("ratio_to_floor", "÷ floor"),
     ("tx_ratio_to_floor", "tx ÷ floor"),
+    ("requests_per_invoice", "requests/inv"),
+    ("floor_requests_per_invoice", "floor requests/inv"),
     ("rss_growth_pct", "RSS growth %"),
 )
 
@@ -121,6 +123,12 @@ def markdown(machine: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
     ]
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(key)) for key, _ in _COLUMNS) + " |")
+    lines += [
+        "",
+        "requests/inv: the documents and XHR the portal served during the run, login and "
+        "collect included, ÷ N; floor requests/inv: the same for one invoice of the floor "
+        "client (login apart), the least any client makes: the reference.",
+    ]
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     for target in targets(rows):
         lines.append(f"| {target['target']} | {_cell(target['value'])} | {target['verdict']} |")

@@ -1,5 +1,6 @@
 """One measured run of the robot: seed the sandbox, write the plan, run ``chorus-robot run``
-in its own process, sample its process tree until it ends, read its ``summary.json``.
+in its own process, sample its process tree until it ends, read its ``summary.json`` and the
+requests the sandbox served meanwhile (``/_admin/stats``).
 
 The robot is pointed at the benchmark's sandbox like at any portal (``CHORUS_PORTAL_URL``),
 with the politeness throttle off (``CHORUS_MAX_REQUESTS_PER_MIN=0``, as for the embedded
@@ -51,6 +52,9 @@ class RobotRun:
     #: CPU the rest of the machine used meanwhile (not the robot's tree, the sandbox or the
     #: benchmark itself): what makes figures of a busy machine unreliable.
     other_cpu_s: float = 0.0
+    #: The documents and XHR the portal served during the run, login and collect included
+    #: (``{"documents", "xhr", "total"}``, from ``/_admin/stats``); None when not read.
+    requests: dict[str, int] | None = None
 
 
 def _instant(text: str) -> float:
@@ -61,7 +65,9 @@ def phases(events_file: Path, started: float, ended: float) -> dict[str, float]:
     """Start-up, login and collect, transactions, and audit bundle, in seconds.
 
     ``started``/``ended``: the robot process's start and exit (epoch seconds). Transactions
-    start at their ``transaction_end`` event minus their ``duration_s``.
+    start at their ``transaction_end`` event minus their ``duration_s``, or at the first event
+    of their work (a step, a screenshot, a batch) when that is earlier: the transactions of a
+    batch are acknowledged one after the other before the first of them ends.
     """
     run_start = run_end = None
     starts: list[float] = []
@@ -76,6 +82,8 @@ def phases(events_file: Path, started: float, ended: float) -> dict[str, float]:
         elif event.get("type") == "transaction_end":
             ends.append(moment)
             starts.append(moment - float(event.get("duration_s", 0.0)))
+        elif event.get("type") in ("step", "screenshot", "batch") and run_start is not None:
+            starts.append(moment)
     if run_start is None or run_end is None or not starts:
         return {}
     return {
@@ -84,6 +92,24 @@ def phases(events_file: Path, started: float, ended: float) -> dict[str, float]:
         "transactions": round(max(ends) - min(starts), 2),
         "bundle": round(ended - run_end, 2),
     }
+
+
+def portal_requests(sandbox: RunningSandbox) -> dict[str, int] | None:
+    """The sandbox's count of documents and XHR served since its last reset (``requetes``
+    of ``/_admin/stats``), or None when it has none."""
+    counts = sandbox.stats().get("requetes")
+    if not isinstance(counts, dict):
+        return None
+    return {key: int(counts.get(key, 0)) for key in ("documents", "xhr", "total")}
+
+
+def requests_between(
+    before: dict[str, int] | None, after: dict[str, int] | None
+) -> dict[str, int] | None:
+    """What was served between two readings of :func:`portal_requests` (None if either is)."""
+    if before is None or after is None:
+        return None
+    return {key: after[key] - before[key] for key in ("documents", "xhr", "total")}
 
 
 def new_number(numero: str) -> str:
@@ -177,6 +203,7 @@ def run_robot(
     """Seed ``config.n`` rejections, run the robot on them, measure it."""
     sandbox.set_faults(latency_ms=config.latency_ms)
     seeded = sandbox.reset(seed=config.n)
+    requests_before = portal_requests(sandbox)  # zero after the reset: read, not assumed
     work_dir.mkdir(parents=True, exist_ok=True)
     plan = write_plan(work_dir / "plan.csv", list(seeded["rejected"]))
     out_dir = work_dir / "runs"
@@ -211,6 +238,7 @@ def run_robot(
                     raise RobotRunError(f"{config.id} : délai dépassé, run arrêté.") from None
         wall = time.monotonic() - started
         ended_at = time.time()
+    requests = requests_between(requests_before, portal_requests(sandbox))
     tree_cpu = sum(sampler.cpu_by_kind().values())
     sandbox_spent = process_cpu_s(sandbox.process.pid) - sandbox_cpu
     own_spent = process_cpu_s(os.getpid()) - own_cpu
@@ -230,4 +258,5 @@ def run_robot(
         sandbox_cpu_s=round(sandbox_spent, 2),
         phases_s=phases(_run_file(out_dir, "events.jsonl"), started_at, ended_at),
         other_cpu_s=round(max(0.0, other), 2),
+        requests=requests,
     )

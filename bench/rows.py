@@ -7,6 +7,9 @@ Definitions (``bench/README.md`` repeats them for readers):
 - ``p50_s``/``p95_s``: per-transaction ``duration_s`` of ``summary.json`` (the three steps).
 - ``peak_rss_mb_per_worker``: the highest RSS of the whole process tree ÷ workers (shared
   pages counted in every process: an upper bound); ``peak_pss_mb_per_worker`` the same in PSS.
+- ``requests_per_invoice``: the documents and XHR the sandbox served during the run (login
+  and collect included, static files and the admin interface left out) ÷ N;
+  ``requests_documents`` / ``requests_xhr``: the same split, per invoice.
 - ``floor_s_per_invoice``: the floor client's mean time per invoice at the same latency.
 - ``ratio_to_floor``: the robot's worker-seconds per invoice (wall × workers ÷ N), everything
   included, ÷ the floor; ``tx_ratio_to_floor``: the mean transaction alone ÷ the floor.
@@ -61,6 +64,13 @@ def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def per_invoice(requests: dict[str, int] | None, key: str, n: int) -> float | None:
+    """``requests[key] ÷ n`` to 2 decimals (None when the requests were not counted)."""
+    if requests is None or key not in requests or n <= 0:
+        return None
+    return round(requests[key] / n, 2)
+
+
 def make_row(run: RobotRun, floor: FloorResult) -> dict[str, Any]:
     """The row of one configuration (see the module docstring for each field)."""
     config = run.config
@@ -96,6 +106,9 @@ def make_row(run: RobotRun, floor: FloorResult) -> dict[str, Any]:
         "cpu_s_per_invoice": round(run.cpu_s / config.n, 3),
         "cpu_by_kind_s": sampler.cpu_by_kind(),
         "sandbox_cpu_s_per_invoice": round(run.sandbox_cpu_s / config.n, 3),
+        "requests_per_invoice": per_invoice(run.requests, "total", config.n),
+        "requests_documents": per_invoice(run.requests, "documents", config.n),
+        "requests_xhr": per_invoice(run.requests, "xhr", config.n),
         "floor_s_per_invoice": _r(floor.mean_s, 4),
         "floor_server_s_per_invoice": _r(floor.mean_server_s, 4),
         "floor_requests_per_invoice": floor.requests_per_invoice,

@@ -75,20 +75,21 @@ class TableRow:
 
 def read_table(table: Locator) -> list[TableRow]:
     """Every body row of ``table`` (waits for it to be on the page)."""
-    return _table_rows(table.evaluate(_READ_TABLE))
+    return table_rows(table.evaluate(_READ_TABLE))
 
 
 def read_table_if_shown(table: Locator) -> list[TableRow] | None:
     """Every body row of ``table`` if the page shows it, else None — one round trip to the
     browser, where counting then reading takes four (the first match when several)."""
     found = table.evaluate_all(_FIRST_TABLE)
-    return _table_rows(found[0]) if found else None
+    return table_rows(found[0]) if found else None
 
 
 _FIRST_TABLE = f"tables => tables.slice(0, 1).map({_READ_TABLE.strip()})"
 
 
-def _table_rows(data: dict[str, Any]) -> list[TableRow]:
+def table_rows(data: dict[str, Any]) -> list[TableRow]:
+    """The rows of a table as :data:`_READ_TABLE` read it."""
     headers = [clean(header) for header in data["headers"]]
     rows = []
     for row in data["rows"]:

@@ -8,12 +8,16 @@ from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
 from pages._guard import messages, navigation, portal_timeouts
+from pages._options import Option
+from pages._parse import clean
 from pages._witness import witness
 from pages.errors import FormRejected
 from pages.form_blocks import (
+    READ_SHOWN,
     CadreBlock,
     CommentaireBlock,
     DestinataireBlock,
+    FormBlock,
     FournisseurBlock,
     PiecesJointesBlock,
     ReferencesBlock,
@@ -92,14 +96,37 @@ class EntryForm(PageObject):
 
     def expected_elements(self) -> dict[str, Locator]:
         found: dict[str, Locator] = {}
-        for block in (
-            self.cadre, self.destinataire, self.fournisseur, self.references,
-            self.lignes, self.recap, self.pieces_jointes, self.commentaire,
-        ):  # fmt: skip
+        for block in self._blocks():
             found.update(block.expected_elements())
         found[Labels.SEND] = self.send_button
         found[Labels.SAVE_DRAFT] = self.draft_button
         return found
+
+    def read_shown(self) -> None:
+        """Read what every block shows, in one round trip, so that filling the form leaves
+        alone what it already shows (:class:`~pages.form_blocks.FormBlock`)."""
+        with portal_timeouts("Saisir une facture"):
+            found = self.page.get_by_role("group").evaluate_all(READ_SHOWN)
+        shown = {
+            clean(legend): {
+                clean(label): (
+                    str(value),
+                    [Option(str(v), clean(str(t))) for v, t in options]
+                    if options is not None
+                    else None,
+                )
+                for label, (value, options) in fields.items()
+            }
+            for legend, fields in found
+        }
+        for block in self._blocks():
+            block.shown = shown.get(block.LEGEND)
+
+    def _blocks(self) -> tuple[FormBlock, ...]:
+        return (
+            self.cadre, self.destinataire, self.fournisseur, self.references,
+            self.lignes, self.recap, self.pieces_jointes, self.commentaire,
+        )  # fmt: skip
 
     def submit(self) -> str:
         """« Valider et envoyer » then « Confirmer et envoyer ».

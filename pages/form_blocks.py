@@ -11,11 +11,11 @@ from datetime import date
 from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Response
+from playwright.sync_api import Locator, Page, Response
 
 from pages._base import PageObject
 from pages._guard import session_gone, wait_for_screen
-from pages._options import Option, choose, real_options
+from pages._options import Option, choose, find_option, real_options
 from pages._parse import clean, format_date_iso
 from pages.errors import LoginRequired, OptionUnavailable, PortalUnavailable
 
@@ -49,10 +49,48 @@ class Labels:
     )
 
 
+#: What every block of the form shows, read in one round trip (:meth:`EntryForm.read_shown`):
+#: [legend, {label: [value, options of a list or null]}] per ``<fieldset>``, each control by
+#: the text of its ``<label>`` (or its ``aria-label``).
+READ_SHOWN = """
+groups => groups.map(group => {
+  const text = el => (el.innerText || el.textContent || '').trim();
+  const legend = group.querySelector('legend');
+  const fields = {};
+  for (const control of group.querySelectorAll('input, select, textarea')) {
+    const label = control.labels && control.labels.length
+      ? text(control.labels[0]) : (control.getAttribute('aria-label') || '').trim();
+    if (!label || label in fields) continue;
+    fields[label] = [
+      control.value,
+      control.tagName === 'SELECT'
+        ? Array.from(control.options).map(o => [o.value, (o.label || o.textContent || '').trim()])
+        : null,
+    ];
+  }
+  return [legend ? text(legend) : '', fields];
+})
+"""
+
+#: A field as the form showed it: its value, and its options when it is a list.
+Shown = tuple[str, list[Option] | None]
+
+
 class FormBlock(PageObject):
-    """A ``<fieldset>`` found by its ``<legend>``."""
+    """A ``<fieldset>`` found by its ``<legend>``.
+
+    ``shown``: its fields as the form showed them when it was last read whole (None: not
+    read). Typing and choosing go through :meth:`fill_field` and :meth:`choose_field`, which
+    leave a field alone when it already shows the value and keep ``shown`` up to date; the
+    fields the page itself changes (« Code service », loaded from the SIRET) are not taken
+    from it.
+    """
 
     LEGEND = ""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(page)
+        self.shown: dict[str, Shown] | None = None
 
     @property
     def group(self) -> Locator:
@@ -60,6 +98,37 @@ class FormBlock(PageObject):
 
     def field(self, label: str) -> Locator:
         return self.group.get_by_label(label, exact=True)
+
+    def fill_field(self, label: str, value: str, field: Locator | None = None) -> None:
+        """Type ``value`` into the field labelled ``label`` unless it already shows it."""
+        known = self.shown.get(label) if self.shown is not None else None
+        if known is not None and known[0] == value:
+            return
+        (field or self.field(label)).fill(value)
+        if known is not None and self.shown is not None:
+            self.shown[label] = (value, known[1])
+
+    def choose_field(self, label: str, wanted: str, field: Locator | None = None) -> Option:
+        """Choose the option of the list labelled ``label`` matching ``wanted`` (see
+        :func:`~pages._options.choose`) unless it is already the one shown."""
+        known = self.shown.get(label) if self.shown is not None else None
+        if known is None or known[1] is None:
+            return choose(field or self.field(label), wanted, label)
+        option = find_option([o for o in known[1] if o.value.strip()], wanted)
+        if option is None:
+            raise OptionUnavailable((f"« {wanted} » ne figure pas dans la liste « {label} ».",))
+        if option.value != known[0]:
+            (field or self.field(label)).select_option(value=option.value)
+            if self.shown is not None:
+                self.shown[label] = (option.value, known[1])
+        return option
+
+    def is_list(self, label: str, field: Locator) -> bool:
+        """Whether the field labelled ``label`` is a list (``<select>``)."""
+        known = self.shown.get(label) if self.shown is not None else None
+        if known is not None:
+            return known[1] is not None
+        return bool(field.evaluate("el => el.tagName") == "SELECT")
 
     def expected_elements(self) -> dict[str, Locator]:
         return {f"Bloc « {self.LEGEND} »": self.group}
@@ -77,7 +146,7 @@ class CadreBlock(FormBlock):
 
     def set(self, cadre: str) -> Option:
         """Choose the cadre by code (« A1 ») or display label."""
-        return choose(self.cadre, cadre, Labels.CADRE)
+        return self.choose_field(Labels.CADRE, cadre)
 
 
 # What changes in « Destinataire » when the structure is loaded: its services and its texts.
@@ -273,31 +342,31 @@ class ReferencesBlock(FormBlock):
         return {**super().expected_elements(), **{name: self.field(name) for name in names}}
 
     def set_type(self, value: str) -> None:
-        choose(self.field(Labels.TYPE), value, Labels.TYPE)
+        self.choose_field(Labels.TYPE, value)
 
     def set_numero(self, value: str) -> None:
-        self.field(Labels.NUMERO).fill(value)
+        self.fill_field(Labels.NUMERO, value)
 
     def set_date(self, value: date) -> None:
-        self.field(Labels.DATE).fill(format_date_iso(value))
+        self.fill_field(Labels.DATE, format_date_iso(value))
 
     def set_devise(self, value: str) -> None:
-        choose(self.field(Labels.DEVISE), value, Labels.DEVISE)
+        self.choose_field(Labels.DEVISE, value)
 
     def set_type_tva(self, value: str) -> None:
-        choose(self.field(Labels.TYPE_TVA), value, Labels.TYPE_TVA)
+        self.choose_field(Labels.TYPE_TVA, value)
 
     def set_mode_paiement(self, value: str) -> None:
-        choose(self.field(Labels.MODE_PAIEMENT), value, Labels.MODE_PAIEMENT)
+        self.choose_field(Labels.MODE_PAIEMENT, value)
 
     def set_engagement(self, value: str) -> None:
-        self.field(Labels.ENGAGEMENT).fill(value)
+        self.fill_field(Labels.ENGAGEMENT, value)
 
     def set_marche(self, value: str) -> None:
-        self.field(Labels.MARCHE).fill(value)
+        self.fill_field(Labels.MARCHE, value)
 
     def set_origine(self, value: str) -> None:
-        self.field(Labels.ORIGINE).fill(value)
+        self.fill_field(Labels.ORIGINE, value)
 
 
 class PiecesJointesBlock(FormBlock):
@@ -325,4 +394,4 @@ class CommentaireBlock(FormBlock):
         return {**super().expected_elements(), Labels.COMMENTAIRE: self.text}
 
     def set(self, comment: str) -> None:
-        self.text.fill(comment)
+        self.fill_field(Labels.COMMENTAIRE, comment, self.text)

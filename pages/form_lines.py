@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from playwright.sync_api import Locator
 
-from pages._options import choose
 from pages._parse import parse_money
 from pages.form_blocks import FormBlock
 from pages.records import InvoiceLine
@@ -68,18 +67,27 @@ class LignesBlock(FormBlock):
         self._designations().nth(before - 1).wait_for(state="detached")
 
     def fill(self, n: int, line: InvoiceLine) -> None:
-        """Fill line ``n`` with ``line``."""
-        self.input(n, Labels.LINE_REFERENCE).fill(line.reference)
-        self.input(n, Labels.LINE_DESIGNATION).fill(line.designation)
-        self.input(n, Labels.LINE_QUANTITE).fill(_number(line.quantite))
+        """Fill line ``n`` with ``line`` (what it already shows is left as is)."""
+
+        def label(name: str) -> str:
+            return Labels.LINE_FIELD.format(field=name, n=n)
+
+        def typed(name: str, value: str) -> None:
+            self.fill_field(label(name), value, self.input(n, name))
+
+        typed(Labels.LINE_REFERENCE, line.reference)
+        typed(Labels.LINE_DESIGNATION, line.designation)
+        typed(Labels.LINE_QUANTITE, _number(line.quantite))
         unite = self.input(n, Labels.LINE_UNITE)
-        if unite.evaluate("el => el.tagName") == "SELECT":
-            choose(unite, line.unite, Labels.LINE_UNITE)
+        if self.is_list(label(Labels.LINE_UNITE), unite):
+            self.choose_field(label(Labels.LINE_UNITE), line.unite, unite)
         else:
-            unite.fill(line.unite)
-        self.input(n, Labels.LINE_PRIX).fill(_number(line.prix_unitaire_ht))
-        self.input(n, Labels.LINE_REMISE).fill(_number(line.remise))
-        choose(self.input(n, Labels.LINE_TAUX), _number(line.taux_tva), Labels.LINE_TAUX)
+            typed(Labels.LINE_UNITE, line.unite)
+        typed(Labels.LINE_PRIX, _number(line.prix_unitaire_ht))
+        typed(Labels.LINE_REMISE, _number(line.remise))
+        self.choose_field(
+            label(Labels.LINE_TAUX), _number(line.taux_tva), self.input(n, Labels.LINE_TAUX)
+        )
 
     def set_lines(self, lines: Sequence[InvoiceLine]) -> None:
         """Make the table hold exactly ``lines`` (adding/removing rows), in order."""

@@ -22,7 +22,7 @@ from pages._parse import (
     parse_money,
     parse_yes_no,
 )
-from pages._table import Columns, read_table_if_shown
+from pages._table import _READ_TABLE, Columns, TableRow, read_table_if_shown, table_rows
 from pages._witness import witness
 from pages.completion import CompletionForm
 from pages.completion import Labels as CompletionLabels
@@ -70,6 +70,39 @@ roots => roots.slice(0, 1).map(root => Array.from(root.querySelectorAll('dt')).m
   const text = el => (el.innerText || el.textContent || '').trim();
   return [text(dt), dd ? text(dd) : ''];
 }))
+"""
+
+
+#: Every block :meth:`InvoicePage.read` reads, in one round trip: for each element matched
+#: (document order), the name it is labelled with (``aria-label``, ``aria-labelledby``, a
+#: table's caption; null when none), its first ``<dl>``'s pairs and its table (itself or its
+#: first one), read as :mod:`pages._table` reads tables.
+_READ_BLOCKS = f"""
+elements => {{
+  const text = el => (el.innerText || el.textContent || '').trim();
+  const readTable = {_READ_TABLE.strip()};
+  const name = el => {{
+    const label = el.getAttribute('aria-label');
+    if (label) return label.trim();
+    const ids = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean);
+    if (ids.length) return ids.map(id => {{
+      const node = document.getElementById(id);
+      return node ? text(node) : '';
+    }}).join(' ').trim();
+    if (el.tagName === 'TABLE' && el.caption) return text(el.caption);
+    return null;
+  }};
+  const pairs = dl => Array.from(dl.querySelectorAll('dt')).map(dt => {{
+    let dd = dt.nextElementSibling;
+    while (dd && dd.tagName !== 'DD') dd = dd.nextElementSibling;
+    return [text(dt), dd ? text(dd) : ''];
+  }});
+  return elements.map(el => {{
+    const dl = el.tagName === 'DL' ? el : el.querySelector('dl');
+    const table = el.tagName === 'TABLE' ? el : el.querySelector('table');
+    return {{name: name(el), dl: dl ? pairs(dl) : null, table: table ? readTable(table) : null}};
+  }});
+}}
 """
 
 
@@ -205,16 +238,12 @@ class InvoicePage(PageObject):
         return self
 
     def read(self) -> InvoiceRecord:
-        """Every field the page shows, parsed."""
+        """Every field the page shows, parsed: every block in one round trip to the browser
+        when each block found tells its name as the page labels it, else block by block."""
         with portal_timeouts("Lecture de la facture"):
-            info = self._read_dl(self.info_region, self.INFO_FIELDS)
-            if info is None:
-                raise ElementMissing(f"Lecture de la facture : « {Labels.INFO_REGION} » absent.")
-            values: dict[str, Any] = dict(info)
-            values.update(self._read_dl(self.rejection_region, self.REJECTION_FIELDS) or {})
-            values["lignes"] = self._read_lines()
-            values["historique"] = self._read_history()
-            values["pieces_jointes"] = self._read_attachments()
+            values = self._read_at_once()
+            if values is None:
+                values = self._read_block_by_block()
         values["url"] = self.page.url
         values.setdefault("numero", "")
         values.setdefault("statut", "")
@@ -264,14 +293,54 @@ class InvoicePage(PageObject):
         found = self._read_dl(self.info_region, {"Statut": "statut"}) or {}
         return str(found.get("statut", ""))
 
+    def _read_block_by_block(self) -> dict[str, Any]:
+        info = self._read_dl(self.info_region, self.INFO_FIELDS)
+        if info is None:
+            raise ElementMissing(f"Lecture de la facture : « {Labels.INFO_REGION} » absent.")
+        values: dict[str, Any] = dict(info)
+        values.update(self._read_dl(self.rejection_region, self.REJECTION_FIELDS) or {})
+        values["lignes"] = self._read_lines()
+        values["historique"] = self._read_history()
+        values["pieces_jointes"] = self._read_attachments()
+        return values
+
+    def _read_at_once(self) -> dict[str, Any] | None:
+        """:meth:`read`'s blocks with one ``evaluate_all`` over the blocks the role locators
+        match; None (read them one by one) when a block found does not say which it is."""
+        blocks = (
+            self.info_region.or_(self.rejection_region)
+            .or_(self.lines_table)
+            .or_(self.history_region)
+            .or_(self.attachments_table)
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for block in blocks.evaluate_all(_READ_BLOCKS):
+            name = clean(block["name"]) if block["name"] is not None else None
+            if name not in _BLOCK_NAMES:
+                return None
+            found.setdefault(_BLOCK_NAMES[name], block)  # the first one shown, as one by one
+        info = found.get("info")
+        if info is None or info["dl"] is None:
+            return None  # one by one, which says what is missing
+        values: dict[str, Any] = self._parse_dl(info["dl"], self.INFO_FIELDS)
+        motive = found.get("rejection")
+        if motive is not None and motive["dl"] is not None:
+            values.update(self._parse_dl(motive["dl"], self.REJECTION_FIELDS))
+        values["lignes"] = self._lines(self._rows(found.get("lines")))
+        values["historique"] = self._history(self._rows(found.get("history")))
+        values["pieces_jointes"] = self._attachments(self._rows(found.get("attachments")))
+        return values
+
     @staticmethod
-    def _read_dl(root: Locator, fields: Mapping[str, str]) -> dict[str, Any] | None:
-        """The ``fields`` of the first ``root`` shown, parsed; None when none is shown."""
-        found = root.evaluate_all(_READ_FIRST_DL)
-        if not found:
-            return None
+    def _rows(block: dict[str, Any] | None) -> list[TableRow]:
+        if block is None or block["table"] is None:
+            return []
+        return table_rows(block["table"])
+
+    @staticmethod
+    def _parse_dl(pairs: list[list[str]], fields: Mapping[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for label, raw in found[0]:
+        for label, raw in pairs:
             name = fields.get(clean(label))
             if name is None or name in values:
                 continue
@@ -279,9 +348,20 @@ class InvoicePage(PageObject):
             values[name] = parser(raw)
         return values
 
+    @staticmethod
+    def _read_dl(root: Locator, fields: Mapping[str, str]) -> dict[str, Any] | None:
+        """The ``fields`` of the first ``root`` shown, parsed; None when none is shown."""
+        found = root.evaluate_all(_READ_FIRST_DL)
+        if not found:
+            return None
+        return InvoicePage._parse_dl(found[0], fields)
+
     def _read_lines(self) -> tuple[InvoiceLine, ...]:
+        return self._lines(read_table_if_shown(self.lines_table) or [])
+
+    def _lines(self, rows: list[TableRow]) -> tuple[InvoiceLine, ...]:
         lines = []
-        for row in read_table_if_shown(self.lines_table) or ():
+        for row in rows:
             cells = row.fields(self.LINE_COLUMNS)
             lines.append(
                 InvoiceLine(
@@ -298,15 +378,29 @@ class InvoicePage(PageObject):
 
     def _read_history(self) -> tuple[HistoryEntry, ...]:
         table = self.history_region.get_by_role("table")
-        return tuple(
-            HistoryEntry(**row.fields(self.HISTORY_COLUMNS))
-            for row in read_table_if_shown(table) or ()
-        )
+        return self._history(read_table_if_shown(table) or [])
+
+    def _history(self, rows: list[TableRow]) -> tuple[HistoryEntry, ...]:
+        return tuple(HistoryEntry(**row.fields(self.HISTORY_COLUMNS)) for row in rows)
 
     def _read_attachments(self) -> tuple[str, ...]:
+        return self._attachments(read_table_if_shown(self.attachments_table) or [])
+
+    @staticmethod
+    def _attachments(rows: list[TableRow]) -> tuple[str, ...]:
         names = []
-        for row in read_table_if_shown(self.attachments_table) or ():
+        for row in rows:
             first = next(iter(row.cells.values()), "")
             if clean(first):
                 names.append(clean(first))
         return tuple(names)
+
+
+#: The blocks of the page by the name they are labelled with (:data:`_READ_BLOCKS`).
+_BLOCK_NAMES: dict[str | None, str] = {
+    Labels.INFO_REGION: "info",
+    **{name: "rejection" for name in Labels.REJECTION_REGIONS},
+    Labels.LINES_TABLE: "lines",
+    Labels.HISTORY_REGION: "history",
+    Labels.ATTACHMENTS_TABLE: "attachments",
+}

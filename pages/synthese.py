@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,9 @@ from pages._table import (
     set_rows_per_page,
 )
 from pages._witness import witness
+
+#: Between two sentences of a message.
+_SENTENCE_END = re.compile(r"(?<=[.!])\s+")
 
 
 class Labels:
@@ -169,7 +173,13 @@ class SynthesePage(PageObject):
         page (« Rejet traité : Oui »).
         """
         wanted = clean(Labels.PROCESSED.format(numero=numero)).casefold()
-        if not any(clean(message).casefold() == wanted for message in said):
+        # One message per invoice, or one message holding a sentence per invoice ticked.
+        sentences = {
+            sentence.casefold()
+            for message in said
+            for sentence in _SENTENCE_END.split(clean(message))
+        }
+        if wanted not in sentences:
             return False
         with portal_timeouts("Synthèse"):
             return not self.checkbox(numero).count()

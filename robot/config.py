@@ -55,6 +55,7 @@ VARIABLES: dict[str, str] = {
     "retry_seed": "CHORUS_RETRY_SEED",
     "slow_mo_ms": "CHORUS_SLOW_MO_MS",
     "recycle_every": "CHORUS_RECYCLE_EVERY",
+    "batch_size": "CHORUS_BATCH_SIZE",
     "max_sessions": "CHORUS_MAX_SESSIONS",
     "max_requests_per_min": "CHORUS_MAX_REQUESTS_PER_MIN",
     "notify_url": "CHORUS_NOTIFY_URL",
@@ -80,6 +81,7 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "retry_seed": (0, 2**31 - 1),
     "slow_mo_ms": (0, 10_000),
     "recycle_every": (0, 100_000),
+    "batch_size": (1, 50),
     "max_sessions": (1, 16),
     "max_requests_per_min": (0, 100_000),
     "lease_s": (5, 3600),
@@ -292,6 +294,9 @@ class Config:
     retry_seed: int | None = None  # None: drawn at each run, and written to run.log
     slow_mo_ms: int = 0
     recycle_every: int = 10
+    #: How many transactions a worker claims together: their rejections are processed in
+    #: « Synthèse » with one « Traiter le rejet » (robot.run.worker); 1: one at a time.
+    batch_size: int = 10
     max_sessions: int = 2
     max_requests_per_min: int = 120
     notify_url: str | None = None

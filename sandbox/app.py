@@ -208,6 +208,7 @@ def create_app(
                 FaultMiddleware,
                 state=faults,
                 error_page=lambda kind: _error_response(portal, kind),
+                counter=portal.requests,
             ),
             Middleware(SessionMiddleware, portal=portal),
         ],

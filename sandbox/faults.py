@@ -1,14 +1,22 @@
 """Fault knobs: the ways the sandbox misbehaves on purpose, changeable at runtime.
 
 :class:`FaultState` holds the knobs (validated on every change); :class:`FaultMiddleware`
-applies the per-request ones (latency, error rate, maintenance) and adds the
-``Server-Timing`` header. The pop-up, the slow list, session expiry, layout drift and the label
+applies the per-request ones (latency, error rate, maintenance), adds the
+``Server-Timing`` header and counts the portal's answers in a :class:`RequestCounter`
+(``/_admin/stats``). The pop-up, the slow list, session expiry, layout drift and the label
 drift (renamed or removed labels, reordered columns and form blocks) are read from the same
 state by the templates that show them; the session cap per account
 (``max_sessions_per_account``) by the login (:mod:`sandbox.web_auth`).
 
 Paths under ``/health``, ``/_admin`` and ``/static`` are never faulted: the harness must always
 be able to see and steer the server.
+
+**Requests served** (:func:`request_kind`): documents (a page, or the redirect answering a
+page's request) and XHR/fetch (``/api/…`` JSON, a list's fragment), told apart by the
+browser's ``Sec-Fetch-Dest``/``Sec-Fetch-Mode`` where it sends them, by the path otherwise (an
+HTTP client such as httpx sends none). Not counted: the exempt paths above, the favicon and
+whatever else a browser fetches by itself (stylesheets, scripts, images: any other
+``Sec-Fetch-Dest``). Counted when the answer starts, injected error pages included.
 
 Every random decision (injected 503, pop-up, latency jitter, drifted names) comes from the
 state's ``seed``: two servers started with the same seed take the same decisions for the same
@@ -26,9 +34,9 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from loguru import logger
 from markupsafe import Markup, escape
@@ -37,6 +45,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sandbox.settings import FAULT_SEED_MAX
 
 EXEMPT_PREFIXES = ("/health", "/_admin", "/static")
+#: Paths a browser asks for by itself, never the portal's screens: not counted.
+BROWSER_OWN_PATHS = frozenset({"/favicon.ico", "/robots.txt"})
+BROWSER_OWN_PREFIXES = ("/.well-known/",)
 _STREAMS = ("error", "popup", "jitter")
 
 
@@ -241,26 +252,92 @@ def is_exempt(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in EXEMPT_PREFIXES)
 
 
+RequestKind = Literal["documents", "xhr"]
+_DOCUMENT_DESTS = frozenset({b"document", b"iframe", b"frame"})
+
+
+def request_kind(path: str, headers: Iterable[tuple[bytes, bytes]]) -> RequestKind | None:
+    """What an answer to this request counts as: ``"documents"``, ``"xhr"``, or None (not
+    counted: the harness's paths, static files, what a browser fetches by itself).
+
+    ``headers``: the ASGI scope's (lower-case names). ``Sec-Fetch-Mode: navigate`` or a
+    document ``Sec-Fetch-Dest`` is a page; ``Sec-Fetch-Dest: empty`` is ``fetch()`` or
+    ``XMLHttpRequest``; any other destination (style, script, image, font…) is the browser's
+    own. Without those headers: ``/api/…`` or ``X-Fragment: 1`` is XHR, anything else a page.
+    """
+    if is_exempt(path) or path in BROWSER_OWN_PATHS or path.startswith(BROWSER_OWN_PREFIXES):
+        return None
+    dest = mode = fragment = None
+    for name, value in headers:
+        if name == b"sec-fetch-dest":
+            dest = value.lower()
+        elif name == b"sec-fetch-mode":
+            mode = value.lower()
+        elif name == b"x-fragment":
+            fragment = value
+    if mode == b"navigate" or dest in _DOCUMENT_DESTS:
+        return "documents"
+    if dest == b"empty":
+        return "xhr"
+    if dest:
+        return None
+    if path.startswith("/api/") or fragment == b"1":
+        return "xhr"
+    return "documents"
+
+
+class RequestCounter:
+    """The documents and XHR answered since the last :meth:`clear` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[RequestKind, int] = {"documents": 0, "xhr": 0}
+
+    def add(self, kind: RequestKind) -> None:
+        with self._lock:
+            self._counts[kind] += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts = {"documents": 0, "xhr": 0}
+
+    def counts(self) -> dict[str, int]:
+        """``{"documents": n, "xhr": n, "total": n}``."""
+        with self._lock:
+            documents, xhr = self._counts["documents"], self._counts["xhr"]
+        return {"documents": documents, "xhr": xhr, "total": documents + xhr}
+
+
 ErrorPage = Callable[[str], tuple[int, str]]
 
 
 class FaultMiddleware:
-    """ASGI middleware: latency, injected 503s, maintenance, and ``Server-Timing``.
+    """ASGI middleware: latency, injected 503s, maintenance, ``Server-Timing``, and the
+    count of documents and XHR answered (``counter``, when given).
 
     ``error_page(kind)`` returns ``(status, html)`` for ``kind`` in ``{"unavailable",
     "maintenance"}``, so the pages keep the portal's look.
     """
 
-    def __init__(self, app: ASGIApp, state: FaultState, error_page: ErrorPage) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        state: FaultState,
+        error_page: ErrorPage,
+        counter: RequestCounter | None = None,
+    ) -> None:
         self.app = app
         self.state = state
         self.error_page = error_page
+        self.counter = counter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        counter = self.counter
+        counted = None if counter is None else request_kind(path, scope.get("headers", ()))
         latency = 0.0
         if not is_exempt(path):
             latency = self.state.latency_s()
@@ -270,6 +347,8 @@ class FaultMiddleware:
 
         async def timed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if counter is not None and counted is not None:
+                    counter.add(counted)
                 app_ms = (time.perf_counter() - started) * 1000
                 value = f"app;dur={app_ms:.1f}, latency;dur={latency * 1000:.1f}"
                 headers = [

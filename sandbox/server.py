@@ -156,7 +156,11 @@ class RunningSandbox:
 
     def stats(self) -> dict[str, Any]:
         """``{"comptes": {identifiant: {"sessions": live now, "pic_sessions": peak since the
-        last reset}}, "max_sessions_per_account": N}``."""
+        last reset}}, "max_sessions_per_account": N, "requetes": {"documents": n, "xhr": n,
+        "total": n}}``: ``requetes`` counts the portal's answers since the last reset —
+        documents (pages, and redirects answering a page's request) and XHR/fetch (``/api/…``,
+        a list's fragment) — static files, the favicon, ``/health`` and ``/_admin`` left out
+        (``sandbox.faults.request_kind``)."""
         result: dict[str, Any] = self._ok(self.admin("GET", "stats"))
         return result
 

@@ -17,7 +17,8 @@ Off (404) unless the server has an admin token; every call needs
     GET  /_admin/sessions                        every session id issued since the reset
     POST /_admin/sessions/expire                 end every session now
     GET  /_admin/stats                           per account: live sessions now, and their
-                                                  peak since the last reset
+                                                  peak since the last reset; the documents
+                                                  and XHR served since then (``requetes``)
     GET  /_admin/totp                            per account: enrolled for authenticator
                                                   codes or not, the periods it logged in with
     POST /_admin/totp                            {"compte", "secret"?}: enrol an account (a
@@ -307,7 +308,9 @@ async def expire_sessions(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     """Per account (every account of the store, by identifiant): its live sessions now and
-    the most it held at once since the last reset (``sandbox.security``)."""
+    the most it held at once since the last reset (``sandbox.security``); and ``requetes``,
+    the documents and XHR/fetch the portal answered since the last reset, static files and
+    the admin interface left out (``sandbox.faults.request_kind``)."""
     portal = portal_of(request)
     knobs = portal.faults.knobs
     live = portal.sessions.live_counts(
@@ -325,7 +328,11 @@ async def stats(request: Request) -> Response:
         for name in names
     }
     return JSONResponse(
-        {"comptes": comptes, "max_sessions_per_account": knobs.max_sessions_per_account}
+        {
+            "comptes": comptes,
+            "max_sessions_per_account": knobs.max_sessions_per_account,
+            "requetes": portal.requests.counts(),
+        }
     )
 
 

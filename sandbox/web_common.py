@@ -9,7 +9,7 @@ pop-up (fault knob) to every template.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox import fmt
-from sandbox.faults import FaultState, is_exempt
+from sandbox.faults import FaultState, RequestCounter, is_exempt
 from sandbox.model import STATUS_LABELS
 from sandbox.security import SESSION_COOKIE, LoginGuard, Maildir, Session, SessionStore
 from sandbox.seed import seed
@@ -46,6 +46,8 @@ class Portal:
     maildir: Maildir
     health_token: str
     env: jinja2.Environment
+    #: Documents and XHR answered since the last reset (counted by ``FaultMiddleware``).
+    requests: RequestCounter = field(default_factory=RequestCounter)
 
     def reseed(
         self,
@@ -57,8 +59,9 @@ class Portal:
         recycle: int = 0,
         accounts: int = 1,
     ) -> dict[str, Any]:
-        """Wipe and re-seed the store; also forget sessions (and their peaks), lockouts and
-        e-mails. The answer's first keys are account 1's; ``comptes`` lists every account."""
+        """Wipe and re-seed the store; also forget sessions (and their peaks), lockouts,
+        e-mails and the count of requests served. The answer's first keys are account 1's;
+        ``comptes`` lists every account."""
         if min(rejected, suspended, recycle) < 0:
             raise ValueError("seed must be >= 0")
         info = seed(
@@ -75,6 +78,7 @@ class Portal:
         self.sessions.clear()
         self.guard.clear()
         self.maildir.clear()
+        self.requests.clear()
         return {
             "supplier_id": info.supplier_id,
             "user": info.user_email,

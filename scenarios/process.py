@@ -3,6 +3,9 @@
 Verified on the page the click leads to — the portal's message for that invoice and the
 invoice gone from the list — or, when that page does not prove it, on the invoice's
 consultation page (« Rejet traité : Oui » and the action in its history).
+
+:func:`process_together` does it for several acknowledged rejections at once, as a person
+does: all ticked in « Synthèse », one « Traiter le rejet » per page holding some.
 """
 
 from __future__ import annotations
@@ -102,3 +105,16 @@ def process(
         after=after,
         portal_messages=tuple(said),
     )
+
+
+def process_together(page: Page, numbers: list[str]) -> tuple[list[str], set[str]]:
+    """« Traiter le rejet » for the acknowledged rejections ``numbers`` at once: ticked
+    together in « Synthèse » (one submit per page holding some of them; only these are ever
+    ticked). Returns the portal's messages and the numbers the page shown after proves
+    processed (the portal's message for the invoice, the invoice gone from the list); the
+    others are left to :func:`process`, which reconciles on their consultation pages."""
+    with translated("Traitement groupé des rejets"):
+        synthese = Navigator(page).synthese()
+        said = synthese.process_rejection(numbers)
+        proven = {numero for numero in numbers if synthese.confirms_processed(numero, said)}
+    return said, proven

@@ -2,8 +2,10 @@
 
 Reconcile first: an invoice with the new number that is ours (same recipient, deposited after
 the rejection) means the step is already done — never a second invoice. A draft with that
-number needs a person. Otherwise the form is filled from the rejected invoice and the
-correction, sent, and the new invoice's consultation page is read to verify.
+number needs a person. When the rejection was processed in the same transaction (``fresh``),
+nothing can have sent the new invoice yet: the search is left to the portal's own refusal of a
+number already used, which leads back to it. Otherwise the form is filled from the rejected
+invoice and the correction, sent, and the new invoice's consultation page is read to verify.
 
 Dry run: the form is filled (proving every value can be chosen on the portal) but neither
 sent nor saved; the result says, in French, what would be sent, new totals included.
@@ -28,7 +30,15 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from pages import EntryForm, InvoicePage, InvoiceRecord, Navigator, SearchPage, SearchRow
+from pages import (
+    EntryForm,
+    FormRejected,
+    InvoicePage,
+    InvoiceRecord,
+    Navigator,
+    SearchPage,
+    SearchRow,
+)
 from pages.form_blocks import match_account
 from scenarios._portal import DRAFT, read_rejected, search_number, translated
 from scenarios.model import (
@@ -46,6 +56,10 @@ from scenarios.reissue_content import ReissueContent, build_content, described
 #: found in the motive's text, whatever its case.
 DUPLICATE_MOTIVE = "doublon"
 
+#: The portal's refusal of an invoice number the supplier already used this year
+#: (docs/portal.md, « Entry form »).
+NUMBER_TAKEN = "Vous avez déjà déposé une demande de paiement avec ce numéro de facture"
+
 #: Statuses that show the new invoice was sent (docs/portal.md, « Statuses »).
 SENT_STATUSES = ("Déposée", "En cours d'acheminement", "Mise à disposition du destinataire")
 
@@ -57,11 +71,17 @@ def reissue(
     *,
     dry_run: bool = False,
     check: Callable[[InvoiceRecord], object] | None = None,
+    fresh: bool = False,
 ) -> StepResult:
     """Issue the corrected invoice ``correction.nouveau_numero`` unless it already exists.
 
     ``check`` is called with the rejected invoice before the form is filled (as by the steps
     before, when they did not click): the BusinessError it raises stops the step there.
+    ``fresh``: the rejection was processed in this very transaction, so nothing the robot did
+    can have sent the new invoice yet: the search for the new number is skipped (two portal
+    requests). The portal itself refuses a number already used by the supplier
+    (:data:`NUMBER_TAKEN`): on that refusal the step searches, as it does when not fresh, and
+    an invoice that is ours is « already done » — never a second invoice.
     """
     numero = correction.nouveau_numero
     with translated(f"Nouvelle facture {numero}"):
@@ -73,15 +93,9 @@ def reissue(
                 check(original)  # the same refusal, saying in what state the portal is
             raise
         was = {"contenu": described(original)}
-        existing = _existing(page, rejection, content, original)
+        existing = None if fresh else _existing(page, rejection, content, original)
         if existing is not None:
-            return StepResult(
-                Step.REISSUE,
-                Outcome.ALREADY_DONE,
-                f"La facture {numero} existe déjà ({existing.statut}).",
-                before={**_state(existing), **was},
-                after={**_state(existing), "contenu": described(existing)},
-            )
+            return _already_sent(existing, was)
         if check is not None:
             check(original)
         form = Navigator(page).entry_form()
@@ -94,7 +108,17 @@ def reissue(
                 before={**content.as_dict(), **was},
                 after={"contenu": content.described(), "simulation": True},
             )
-        said = form.submit()
+        try:
+            said = form.submit()
+        except FormRejected as exc:
+            if not fresh or not any(NUMBER_TAKEN in message for message in exc.messages):
+                raise
+            # The number is taken: by our own earlier invoice (already done) or by another,
+            # which is the portal's refusal, as it said it.
+            existing = _existing(page, rejection, content, original)
+            if existing is None:
+                raise
+            return _already_sent(existing, was)
         record = InvoicePage(page).wait().read()
     if record.numero.casefold() != numero.casefold() or record.statut not in SENT_STATUSES:
         raise PortalError(
@@ -108,6 +132,16 @@ def reissue(
         before={**content.as_dict(), **was},
         after={**_state(record), "contenu": described(record)},
         portal_messages=(said,),
+    )
+
+
+def _already_sent(existing: InvoiceRecord, was: dict[str, Any]) -> StepResult:
+    return StepResult(
+        Step.REISSUE,
+        Outcome.ALREADY_DONE,
+        f"La facture {existing.numero} existe déjà ({existing.statut}).",
+        before={**_state(existing), **was},
+        after={**_state(existing), "contenu": described(existing)},
     )
 
 
@@ -195,7 +229,9 @@ def _where(correction: Correction) -> str:
 
 
 def fill(form: EntryForm, content: ReissueContent) -> None:
-    """Type ``content`` into the entry form, block by block, in the portal's order."""
+    """Type ``content`` into the entry form, block by block, in the portal's order; what the
+    form already shows (a default, an empty field left empty) is left as it is."""
+    form.read_shown()
     if content.cadre:
         form.cadre.set(content.cadre)
     form.destinataire.set_siret(content.siret_destinataire)

@@ -6,6 +6,7 @@ reads the portal first, acts only if needed, then verifies on the portal; each r
 
     acknowledge(page, item, *, dry_run=False, check=None) -> StepResult
     process(page, rejection, *, dry_run=False, shown=None, check=None) -> StepResult
+    process_together(page, numbers) -> (portal messages, numbers proven processed)
     reissue(page, rejection, correction, *, dry_run=False, check=None) -> StepResult
     complete(page, item, correction, *, dry_run=False) -> StepResult
     recycle(page, item, correction, *, dry_run=False) -> StepResult
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from scenarios.acknowledge import acknowledge
 from scenarios.complete import complete
-from scenarios.process import process
+from scenarios.process import process, process_together
 from scenarios.recycle import recycle
 from scenarios.reissue import check_bank_account, check_reissue, reissue
 
@@ -36,6 +37,7 @@ __all__ = [
     "check_reissue",
     "complete",
     "process",
+    "process_together",
     "recycle",
     "reissue",
 ]

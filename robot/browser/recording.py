@@ -3,7 +3,9 @@
 Tracing runs on the *work* context only (the login context is never traced). Each
 transaction is one trace chunk saved as ``traces/<numero_rejete>.zip``. When the work
 context is replaced mid-transaction (re-login, browser crash), the chunk recorded so far is
-saved as ``traces/<numero_rejete>-partN.zip`` so no part of the record is lost.
+saved as ``traces/<numero_rejete>-partN.zip`` so no part of the record is lost. A trace holds
+the DOM snapshots Playwright takes before and after every action (the trace viewer replays
+them, filled fields included) and no screencast.
 
 Screenshots around each click that changes the portal (:meth:`Recorder.witness`): before the
 click, the window as the user sees it (for « Confirmer et envoyer »: the confirmation dialog
@@ -45,6 +47,8 @@ _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß"
 SENDING_CLICKS = frozenset({"Confirmer et envoyer", "Compléter", "Recycler"})
 #: The screenshot event's type in ``events.jsonl``.
 SCREENSHOT_EVENT = "screenshot"
+#: The event of an action taken for several invoices at once: its invoices, its traces.
+BATCH_EVENT = "batch"
 #: Applied while the whole-page screenshot is taken only (the page itself is not touched):
 #: a modal window and its backdrop would hide and darken the form behind them.
 _SET_MODALS_ASIDE = (
@@ -79,6 +83,12 @@ class ScreenshotNote:
     url: str
     taken_at: datetime | None
     full_page: bool = False
+    #: The invoices of a batch action (« Traiter le rejet » for several): each one's record.
+    invoices: tuple[str, ...] = ()
+
+    def shows(self, numero: str) -> bool:
+        """Whether this screenshot belongs to the record of invoice ``numero``."""
+        return self.invoice == numero or numero in self.invoices
 
     @property
     def caption(self) -> str:
@@ -101,8 +111,23 @@ def read_screenshot_notes(run_dir: Path) -> dict[str, ScreenshotNote]:
             url=str(event.get("url", "")),
             taken_at=_instant(event.get("taken_at") or event.get("time")),
             full_page=bool(event.get("full_page", False)),
+            invoices=tuple(str(n) for n in event.get("invoices") or ()),
         )
     return notes
+
+
+def read_batch_traces(run_dir: Path) -> dict[str, list[str]]:
+    """By invoice number, the traces of the batch actions that covered it (file names in
+    ``traces/``, in the order the :data:`BATCH_EVENT` events name them)."""
+    found: dict[str, list[str]] = {}
+    for event in read_events(RunDir(run_dir).events):
+        if event.get("type") != BATCH_EVENT:
+            continue
+        for numero in event.get("invoices") or ():
+            for name in event.get("traces") or ():
+                if name not in found.setdefault(str(numero), []):
+                    found[str(numero)].append(str(name))
+    return found
 
 
 def _instant(value: Any) -> datetime | None:
@@ -132,6 +157,7 @@ class Recorder:
         self._shot_seq = 0
         self._events = EventLog(layout.events)
         self._context_failed = False  # a failed transaction in the current context's video
+        self._batch: tuple[str, ...] = ()  # the invoices of the batch being recorded
 
     @property
     def tracing(self) -> bool:
@@ -147,7 +173,11 @@ class Recorder:
         self._context = context
         if not self.tracing:
             return
-        context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        # DOM snapshots before and after every action: what the trace viewer replays. No
+        # screencast (``screenshots=False``): its frames cost 1.1 to 1.7 CPU-s per invoice,
+        # and the witness screenshots already show each portal-changing click as the user saw
+        # it.
+        context.tracing.start(screenshots=False, snapshots=True, sources=False)
         # ``start`` opens a first chunk of its own. Close it now: a chunk left open keeps its
         # record of every later call's stack in Playwright's driver for as long as the driver
         # lives, even once a new chunk replaced it (one more per work context: the two
@@ -187,6 +217,51 @@ class Recorder:
         self._current = numero
         if self.tracing and self._context is not None:
             self._context.tracing.start_chunk(title=numero)
+
+    def pause(self, numero: str) -> None:
+        """Close the transaction's chunk for now (its worker turns to other invoices of its
+        batch): kept as ``<numero>-partN.zip``, returned with the rest by :meth:`end`."""
+        if self._current != numero:
+            return
+        self._current = None
+        if not self.tracing or self._context is None:
+            return
+        parts = self._parts.setdefault(numero, [])
+        path = self.traces_dir / f"{safe_name(numero)}-part{len(parts) + 1}.zip"
+        try:
+            self._context.tracing.stop_chunk(path=str(path))
+            parts.append(path)
+        except Exception as exc:
+            logger.debug("trace partielle perdue pour {} : {}", numero, exc)
+
+    def begin_batch(self, invoices: list[str]) -> str:
+        """Record one action taken for several invoices at once (« Traiter le rejet » on a
+        batch) in a chunk of its own; its screenshots name every invoice. Returns the name
+        of the trace to come (``lot-<first invoice>.zip``, never one already written)."""
+        stem = f"lot-{safe_name(invoices[0])}"
+        name, n = stem, 1
+        while (self.traces_dir / f"{name}.zip").exists() or name in self._parts:
+            n += 1
+            name = f"{stem}-{n}"
+        self._batch = tuple(invoices)
+        self.begin(name)
+        return name
+
+    def end_batch(self, name: str) -> list[Path]:
+        """Close the batch's chunk; the trace files kept for it (any mode but ``off``: it
+        is part of the record of every invoice it covers)."""
+        self._batch = ()
+        self._current = None
+        path = self.traces_dir / f"{name}.zip"
+        if self.tracing and self._context is not None:
+            try:
+                self._context.tracing.stop_chunk(path=str(path))
+            except Exception as exc:
+                logger.debug("trace perdue pour {} : {}", name, exc)
+        files = [*self._parts.pop(name, [])]
+        if path.exists():
+            files.append(path)
+        return files
 
     def end(self, numero: str, *, failed: bool) -> list[Path]:
         """Close the transaction's chunk; return the trace files kept for it."""
@@ -243,6 +318,7 @@ class Recorder:
                 {
                     "type": SCREENSHOT_EVENT,
                     "invoice": numero,
+                    **({"invoices": list(self._batch)} if self._batch else {}),
                     "file": f"{SCREENSHOTS_DIR}/{path.name}",
                     "action": action,
                     "moment": moment,

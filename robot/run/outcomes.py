@@ -8,7 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 from robot.audit.rundir import RunDir
-from robot.browser.recording import ScreenshotNote, read_screenshot_notes, safe_name
+from robot.browser.recording import (
+    ScreenshotNote,
+    read_batch_traces,
+    read_screenshot_notes,
+    safe_name,
+)
 from robot.errors import EXIT_BUSINESS, EXIT_OK, EXIT_SYSTEM
 from robot.run.identity import RunIdentity
 from robot.run.journal import Journal, StepRow, TransactionRow
@@ -103,7 +108,7 @@ def _artifacts(folder: Path, numero: str, pattern: str) -> list[Path]:
 def _screenshots(layout: RunDir, numero: str, notes: dict[str, ScreenshotNote]) -> list[Path]:
     """The transaction's screenshots, in order: those its events name (an invoice whose
     number begins another's does not take the other's), else those its file names match."""
-    mine = [n for n in notes.values() if n.invoice == numero]
+    mine = [n for n in notes.values() if n.shows(numero)]
     if mine:
         mine.sort(key=lambda n: (n.taken_at.timestamp() if n.taken_at else float("inf"), n.file))
         return [layout.root / n.file for n in mine if (layout.root / n.file).is_file()]
@@ -115,6 +120,7 @@ def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[
     outcomes = []
     layout = RunDir(run_dir)
     notes = read_screenshot_notes(run_dir)
+    batches = read_batch_traces(run_dir)
     for row in journal.transactions(run_id):
         steps = [s for s in journal.steps(row.id) if s.outcome or s.result_at is None]
         # Keep the last attempt of each step (earlier ones were retried).
@@ -140,11 +146,16 @@ def outcomes_from_journal(journal: Journal, run_id: str, run_dir: Path) -> list[
                 new_status=row.new_invoice_status,
                 correction={k: str(v) for k, v in row.correction.items()},
                 timeline=timeline,
-                traces=_artifacts(layout.traces, row.numero_rejete, "{stem}*.zip"),
+                traces=[
+                    *(
+                        layout.traces / name
+                        for name in batches.get(row.numero_rejete, ())
+                        if (layout.traces / name).is_file()
+                    ),
+                    *_artifacts(layout.traces, row.numero_rejete, "{stem}*.zip"),
+                ],
                 screenshots=_screenshots(layout, row.numero_rejete, notes),
-                shots={
-                    Path(n.file).name: n for n in notes.values() if n.invoice == row.numero_rejete
-                },
+                shots={Path(n.file).name: n for n in notes.values() if n.shows(row.numero_rejete)},
                 account=row.account,
                 machine=(row.machine or "") if row.account else "",
             )

@@ -51,6 +51,8 @@ class WorkerJob:
     rejections: dict[str, Rejection]
     dry_run: bool
     seed: int
+    #: How many transactions the worker claims together (robot.run.worker.Worker.work).
+    batch_size: int = 1
 
 
 def _portal_spec(portal: PortalTarget, otp_spec: str) -> dict[str, Any]:
@@ -82,6 +84,9 @@ def run_workers(
     ctx = multiprocessing.get_context("spawn")
     secrets_queue = ctx.Queue()
     spec = _portal_spec(portal, config.otp_source)
+    # Batches no larger than an even share of what is left: each worker gets some.
+    pending = sum(1 for row in journal.transactions(run_dir.run_id) if not row.state.final)
+    batch_size = max(1, min(config.batch_size, -(-pending // count)))
     processes = []
     for index in range(count):
         job = WorkerJob(
@@ -95,6 +100,7 @@ def run_workers(
             rejections=rejections,
             dry_run=dry_run,
             seed=seed + index + 1,
+            batch_size=batch_size,
         )
         process = ctx.Process(
             target=worker_main, args=(job, stopper.event, secrets_queue), name=job.name
@@ -181,7 +187,13 @@ def worker_main(job: WorkerJob, stop_event: Any, secrets_queue: Any) -> None:
                     name=job.name,
                     stopper=stopper,
                     rng_seed=job.seed,
-                ).work(job.run_id, job.corrections, job.rejections, dry_run=job.dry_run)
+                ).work(
+                    job.run_id,
+                    job.corrections,
+                    job.rejections,
+                    dry_run=job.dry_run,
+                    batch_size=job.batch_size,
+                )
             finally:
                 session.logout()
     except Exception as exc:  # its transactions stay claimed: the run releases them

@@ -56,6 +56,13 @@ def test_benchmark_row_figures_are_consistent_with_each_other(results: Path) -> 
         per_invoice / row["floor_s_per_invoice"], rel=0.02
     )
     assert row["server_s_per_invoice"] is not None and row["server_s_per_invoice"] > 0
+    # The robot's requests, login and collect included, against the floor's 11: at least the
+    # floor's, one entry-form service lookup (XHR) per invoice at least.
+    assert row["requests_per_invoice"] > row["floor_requests_per_invoice"]
+    assert row["requests_per_invoice"] == pytest.approx(
+        row["requests_documents"] + row["requests_xhr"], abs=0.02
+    )
+    assert row["requests_xhr"] >= 1
     assert any(kind.startswith("chromium") for kind in row["cpu_by_kind_s"])
 
 

@@ -7,12 +7,14 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bench.floor import entry_data
+from bench.floor import FloorResult, entry_data, measure_floor
 from bench.matrix import (
     BenchConfig,
     default_matrix,
@@ -23,8 +25,10 @@ from bench.matrix import (
 )
 from bench.measure import Sample, TreeSampler, machine_cpu_s
 from bench.report import markdown, targets
-from bench.rows import growth_pct, percentile
+from bench.robot_run import RobotRun, new_number, phases, portal_requests, requests_between
+from bench.rows import growth_pct, make_row, per_invoice, percentile
 from bench.run import added_to
+from sandbox.server import RunningSandbox
 
 
 def test_percentile_interpolates_between_the_closest_ranks() -> None:
@@ -138,6 +142,81 @@ def test_markdown_marks_preliminary_figures_and_shows_each_row() -> None:
     assert "chromium renderer 0.50" in text
 
 
+def _table_cells(text: str, row_id: str) -> dict[str, str]:
+    """The cells of row ``row_id`` of the markdown table, by column title."""
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("| config |"))
+    row = next(line for line in lines if line.startswith(f"| {row_id} |"))
+    titles = [cell.strip() for cell in header.strip("|").split("|")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert len(titles) == len(cells)
+    return dict(zip(titles, cells, strict=True))
+
+
+def test_markdown_shows_the_requests_per_invoice_beside_the_floor_s() -> None:
+    measured = _row(requests_per_invoice=13.42, floor_requests_per_invoice=11.0)
+    cells = _table_cells(markdown({}, [measured]), str(measured["id"]))
+    assert cells["requests/inv"] == "13.42"
+    assert cells["floor requests/inv"] == "11"
+    titles = list(cells)
+    assert titles.index("floor requests/inv") == titles.index("requests/inv") + 1
+
+
+def test_markdown_shows_a_dash_for_rows_measured_before_the_requests_were_counted() -> None:
+    older = _row()  # a row of an earlier latest.json: no requests_per_invoice
+    assert "requests_per_invoice" not in older
+    cells = _table_cells(markdown({}, [older]), str(older["id"]))
+    assert cells["requests/inv"] == "—" and cells["floor requests/inv"] == "—"
+
+
+def test_a_row_divides_the_requests_served_by_the_invoices() -> None:
+    config = BenchConfig(n=4, workers=1, latency_ms=0, audit=False)
+    run = RobotRun(
+        config=config,
+        wall_s=40.0,
+        exit_code=0,
+        states={"done": 4},
+        durations_s=(3.0, 3.2, 3.1, 3.3),
+        server_s=(0.04,) * 4,
+        sampler=TreeSampler(1),  # never sampled: no memory figures needed here
+        cpu_s=10.0,
+        sandbox_cpu_s=0.4,
+        phases_s={},
+        requests={"documents": 51, "xhr": 4, "total": 55},
+    )
+    floor = FloorResult(
+        latency_ms=0, login_s=0.1, per_invoice_s=(1.0,), server_s=(0.03,), requests_per_invoice=11
+    )
+    row = make_row(run, floor)
+    assert row["requests_per_invoice"] == 13.75
+    assert (row["requests_documents"], row["requests_xhr"]) == (12.75, 1.0)
+    assert row["floor_requests_per_invoice"] == 11
+    uncounted = make_row(replace(run, requests=None), floor)
+    assert uncounted["requests_per_invoice"] is None and uncounted["requests_xhr"] is None
+
+
+def test_requests_per_invoice_is_rounded_to_two_decimals() -> None:
+    assert per_invoice({"total": 100}, "total", 3) == 33.33
+    assert per_invoice(None, "total", 3) is None
+    before = {"documents": 2, "xhr": 1, "total": 3}
+    after = {"documents": 9, "xhr": 2, "total": 11}
+    assert requests_between(before, after) == {"documents": 7, "xhr": 1, "total": 8}
+    assert requests_between(None, after) is None
+
+
+def test_the_sandbox_counts_what_the_floor_client_counts(fresh_sandbox: RunningSandbox) -> None:
+    """httpx sends no ``Sec-Fetch-*``: the sandbox tells its pages from ``/api/`` by path,
+    and finds the floor's 11 requests per invoice plus its login (3)."""
+    seeded = fresh_sandbox.reset(seed=2)
+    numbers = {numero: new_number(numero) for numero in seeded["rejected"]}
+    before = portal_requests(fresh_sandbox)
+    assert before == {"documents": 0, "xhr": 0, "total": 0}
+    floor = measure_floor(fresh_sandbox, 2, numbers, 0)
+    served = requests_between(before, portal_requests(fresh_sandbox))
+    assert floor.requests_per_invoice == 11
+    assert served == {"documents": 3 + 2 * 10, "xhr": 2 * 1, "total": 3 + 2 * 11}
+
+
 def _figures(path: Path, commit: str, ids: list[str]) -> Path:
     machine = {"commit": commit, "command": "python -m bench.run", "duration_s": 100}
     rows = [{"id": name, "wall_s": 1.0} for name in ids]
@@ -171,3 +250,21 @@ def test_machine_cpu_counts_what_this_process_spends() -> None:
     while time.process_time() < deadline:  # burn 0.3 s of CPU
         pass
     assert machine_cpu_s() - before >= 0.25
+
+
+def test_phases_start_the_transactions_at_the_first_work_of_a_batch(tmp_path: Path) -> None:
+    # Two transactions of one batch: both acknowledged (steps at 10 and 11 s), then each
+    # reissued; the first ends at 14 s after 2 s of its own.
+    events = [
+        {"type": "run_start", "time": "2026-11-30T10:00:02+00:00"},
+        {"type": "step", "time": "2026-11-30T10:00:10+00:00"},
+        {"type": "step", "time": "2026-11-30T10:00:11+00:00"},
+        {"type": "transaction_end", "time": "2026-11-30T10:00:14+00:00", "duration_s": 2.0},
+        {"type": "transaction_end", "time": "2026-11-30T10:00:16+00:00", "duration_s": 2.5},
+        {"type": "run_end", "time": "2026-11-30T10:00:17+00:00"},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    started = datetime.fromisoformat("2026-11-30T10:00:01+00:00").timestamp()
+    found = phases(path, started, started + 17)
+    assert found == {"startup": 1.0, "login_collect": 8.0, "transactions": 6.0, "bundle": 1.0}

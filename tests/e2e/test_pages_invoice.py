@@ -129,3 +129,37 @@ def test_acknowledge_on_the_consultation_page_shows_acquittee_oui(
     assert record.historique[-1].action == "Acquittement du rejet"
     expect(invoice.acknowledge_button).to_have_count(0)
     assert fresh_sandbox.invoice(numero)["acquittee"] is True
+
+
+def test_all_blocks_read_in_one_round_trip_match_the_blocks_read_one_by_one(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    log_in(page, fresh_sandbox)
+    held = next(h for h in fresh_sandbox.invoices("REJETEE") if len(h["lignes"]) > 1)
+    invoice = _open(page, held["numero"])
+    at_once = invoice._read_at_once()
+    assert at_once is not None
+    assert at_once == invoice._read_block_by_block()
+    assert at_once["motif_rejet"] and len(at_once["lignes"]) == len(held["lignes"])
+
+
+def test_a_block_labelled_otherwise_is_read_block_by_block(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    log_in(page, fresh_sandbox)
+    held = next(iter(fresh_sandbox.invoices("REJETEE")))
+    invoice = _open(page, held["numero"])
+    # Named by its title: the role locator still finds it, the one-call read cannot tell it.
+    page.evaluate(
+        """() => {
+          const heading = Array.from(document.querySelectorAll('h2, h3'))
+            .find(h => h.textContent.trim() === 'Informations de la facture');
+          const region = heading.closest('section');
+          region.removeAttribute('aria-labelledby');
+          region.setAttribute('role', 'region');
+          region.setAttribute('title', 'Informations de la facture');
+        }"""
+    )
+    expect(invoice.info_region).to_have_count(1)
+    assert invoice._read_at_once() is None
+    _assert_same(invoice.read(), held)

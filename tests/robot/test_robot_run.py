@@ -66,18 +66,113 @@ def test_plan_with_different_motives_is_carried_through_and_each_invoice_issued_
     run_dir = result.runs()[-1]
     assert verify_bundle(run_dir) == []
     assert (run_dir / "report.html").exists()
+    # The three rejections are processed together: one « Traiter le rejet » in « Synthèse »,
+    # journaled for each invoice before the click, proven for each by the page after, its
+    # trace part of each invoice's record.
+    [batch] = [e for e in _events(run_dir) if e["type"] == "batch"]
+    assert sorted(batch["invoices"]) == sorted(r["numero_rejete"] for r in rows)
+    [lot] = batch["traces"]
+    clicks = [
+        a for a in _trace_actions(run_dir / "traces" / lot)
+        if a["method"] == "click" and "Traiter le rejet" in a["sel"]
+    ]  # fmt: skip
+    assert len(clicks) == 1, clicks
+    ends = {e["invoice"]: e for e in _events(run_dir) if e["type"] == "transaction_end"}
     for row in rows:
+        steps = [
+            e for e in _events(run_dir)
+            if e["type"] == "step" and e["invoice"] == row["numero_rejete"]
+        ]  # fmt: skip
+        assert [(e["step"], e["outcome"]) for e in steps] == [
+            ("acknowledge", "done"),
+            ("process", "done"),
+            ("reissue", "done"),
+        ]
+        assert steps[1]["before"]["lot"] == batch["invoices"]
+        assert lot in ends[row["numero_rejete"]]["traces"]
         # The rejected invoice is opened once and read twice (before and after « Acquitter »):
         # the steps after start from that reading instead of opening and reading it again.
         # The third reading is the new invoice's page.
-        actions = _trace_actions(run_dir / "traces" / f"{row['numero_rejete']}.zip")
+        own = sorted((run_dir / "traces").glob(f"{row['numero_rejete']}*.zip"))
+        assert [p.name for p in own] == [
+            f"{row['numero_rejete']}-part1.zip",
+            f"{row['numero_rejete']}.zip",
+        ]
+        actions = [a for trace in own for a in _trace_actions(trace)]
         opened = [a for a in actions if a["method"] == "goto" and "/factures/" in a["url"]]
         reads = [a for a in actions if a["method"] == "evalOnSelectorAll" and _INFO in a["sel"]]
         assert len(opened) == 1, opened
         assert len(reads) == 3, reads
+        # No search for the new number: the rejection was processed in this very run.
+        assert not [a for a in actions if "Rechercher" in a["sel"]], actions
+    # The trace keeps DOM snapshots, not a screencast: the trace viewer's snapshot taken
+    # before « Confirmer et envoyer » shows the form as sent, its fields filled.
+    trace = run_dir / "traces" / f"{single['numero']}.zip"
+    assert not [e for e in _trace_events(trace) if e.get("type") == "screencast-frame"]
+    sent = _snapshot_before(trace, "Confirmer et envoyer")
+    assert 'value="RECT-0001"' in sent, sent[:2000]
+    assert 'value="812,40"' in sent or 'value="812.40"' in sent, sent[:2000]
+
+
+def _trace_events(trace: Path) -> list[dict[str, Any]]:
+    with zipfile.ZipFile(trace) as archive:
+        return [json.loads(line) for line in archive.read("trace.trace").decode().splitlines()]
+
+
+def _snapshot_before(trace: Path, button: str) -> str:
+    """The DOM the trace viewer shows before the click on ``button``, as HTML, with each
+    field's value as an attribute — rebuilt as the viewer rebuilds it (Playwright's
+    ``snapshotRenderer``: a node may refer to a node of an earlier snapshot of its frame)."""
+    events = _trace_events(trace)
+    [click] = [
+        e for e in events
+        if e.get("type") == "before" and e.get("method") == "click"
+        and button in e.get("params", {}).get("selector", "")
+    ]  # fmt: skip
+    snapshots = [e["snapshot"] for e in events if e.get("type") == "frame-snapshot"]
+    [wanted] = [s for s in snapshots if (s["callId"], s["phase"]) == (click["callId"], "before")]
+    frame = [s for s in snapshots if s["frameId"] == wanted["frameId"]]
+    nodes: dict[int, list[Any]] = {}
+
+    def flat(index: int) -> list[Any]:  # a snapshot's nodes, children before parents
+        if index not in nodes:
+            found: list[Any] = []
+
+            def visit(node: Any) -> None:
+                if isinstance(node, str):
+                    found.append(node)
+                elif isinstance(node[0], str):
+                    for child in node[2:]:
+                        visit(child)
+                    found.append(node)
+
+            visit(frame[index]["html"])
+            nodes[index] = found
+        return nodes[index]
+
+    def render(node: Any, index: int) -> str:
+        if isinstance(node, str):
+            return node
+        if isinstance(node[0], list):  # [[snapshots back, node index]]
+            back, position = node[0]
+            return render(flat(index - back)[position], index - back)
+        tag, attrs = node[0], node[1] if len(node) > 1 else {}
+        shown = dict(attrs)
+        if "__playwright_value_" in shown:
+            shown["value"] = shown.pop("__playwright_value_")
+        text = "".join(f' {k}="{v}"' for k, v in shown.items())
+        return f"<{tag}{text}>" + "".join(render(c, index) for c in node[2:]) + f"</{tag}>"
+
+    index = frame.index(wanted)
+    return render(frame[index]["html"], index)
 
 
 _INFO = 'internal:role=region[name="Informations de la facture"s]'
+
+
+def _events(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
 
 
 def _trace_actions(trace: Path) -> list[dict[str, str]]:
