@@ -14,7 +14,7 @@ Every test that starts a browser, or the robot, is marked ``e2e`` at collection 
 
 The tests run longest first (:class:`LongestFirst`). ``--spread`` (``make test``) hands them
 to xdist's workers one at a time, those of a file that share a fixture together
-(:class:`Spread`): the two workers finish together.
+(:class:`Spread`): the workers finish together.
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ class Spread(LoadScopeScheduling):
 
 class LongestFirst:
     """The longest tests first (:func:`cost_rank`): what is left at the end to even out the
-    two workers' finishing times is then the many short tests.
+    workers' finishing times is then the many short tests.
 
     Last of all the hooks: pytest's own reordering (tests grouped by the browser they are
     parametrized with) would otherwise undo the order. The tests of a file that share a

@@ -1,7 +1,8 @@
 """The audit bundle of a run: event log, manifest, secret scan, report, retention.
 
 A run folder holds ``events.jsonl`` (hash-chained events), ``traces/<numero_rejete>.zip``
-(one Playwright trace per transaction), screenshots, optional videos, ``report.html`` and,
+(a transaction's Playwright trace; ``-partN`` chunks before it, ``lot-…`` for a batch action
+covering several), screenshots, optional videos, ``report.html`` and,
 written last, ``manifest.json`` (SHA-256 of every file, Ed25519-signed with
 ``CHORUS_AUDIT_SIGNING_KEY`` — :mod:`robot.audit.signing` — and optionally timestamped by an
 RFC 3161 authority into ``manifest.tsr`` — :mod:`robot.audit.timestamp`). Before the

@@ -119,7 +119,9 @@ class InvoiceSection:
     message: str
     timeline: list[TimelineEntry] = field(default_factory=list)
     screenshots: list[str] = field(default_factory=list)
-    trace: str | None = None
+    #: Its Playwright traces, in order: those of the batch actions that covered it (« Traiter
+    #: le rejet » for several invoices: ``traces/lot-….zip``), then its own (parts first).
+    traces: list[str] = field(default_factory=list)
     video: str | None = None
     kind_label: str = "Rejetée"
     #: The portal account the invoice belongs to (empty: the run's one account).

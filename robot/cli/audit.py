@@ -13,6 +13,7 @@ Playwright trace viewer, or prints the command when there is no display.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from robot.audit.signing import (
 )
 from robot.audit.signing import generate_key_pair as _generate_key_pair
 from robot.audit.timestamp import TimestampStatus, load_tsa_certificates
+from robot.browser.recording import read_batch_traces, safe_name
 from robot.cli.french import FrenchCommand, FrenchGroup
 
 EXIT_INTACT = 0
@@ -237,12 +239,31 @@ def keygen(
     typer.echo(f"Empreinte : {fingerprint}")
 
 
-def _traces(run_dir: Path) -> dict[str, Path]:
-    """Invoice number → trace file (``traces/<numero_rejete>.zip``)."""
+_PART = re.compile(r"-part\d+$")
+
+
+def _traces(run_dir: Path) -> dict[str, list[Path]]:
+    """Invoice number (as in file names) → its trace files, in order: the batch actions that
+    covered it (``traces/lot-….zip``), its partial chunks, its own trace
+    (``traces/<numero_rejete>.zip``)."""
     folder = RunDir(run_dir).traces
     if not folder.is_dir():
         return {}
-    return {path.stem: path for path in sorted(folder.glob("*.zip")) if path.is_file()}
+    found: dict[str, list[Path]] = {}
+    files = [p for p in folder.glob("*.zip") if p.is_file() and not p.name.startswith("lot-")]
+
+    # By invoice, its parts first and its own trace last.
+    def order(path: Path) -> tuple[str, bool, str]:
+        return (_PART.sub("", path.stem), not _PART.search(path.stem), path.name)
+
+    for path in sorted(files, key=order):
+        found.setdefault(_PART.sub("", path.stem), []).append(path)
+    for numero, names in read_batch_traces(run_dir).items():
+        batches = [folder / name for name in names if (folder / name).is_file()]
+        if batches:
+            key = safe_name(numero)
+            found[key] = [*batches, *found.get(key, [])]
+    return found
 
 
 def _command(trace: Path) -> list[str]:
@@ -277,9 +298,9 @@ def show(
             for number in traces:
                 typer.echo(f"  • {number}", err=True)
             raise typer.Exit(EXIT_USAGE)
-        chosen = [traces[invoice]]
+        chosen = traces[invoice]
     else:
-        chosen = list(traces.values())
+        chosen = sorted({path for paths in traces.values() for path in paths})
     if len(chosen) == 1 and _has_display():
         trace = chosen[0]
         typer.echo(f"Ouverture de la trace {trace}…")
@@ -287,7 +308,12 @@ def show(
             [sys.executable, "-m", "playwright", "show-trace", str(trace)], check=False
         )
         raise typer.Exit(result.returncode)
-    if len(chosen) > 1:
+    if len(chosen) > 1 and invoice is not None:
+        typer.echo(
+            f"{len(chosen)} traces pour la facture {invoice} (actions groupées, puis la "
+            "transaction), à ouvrir l'une après l'autre :"
+        )
+    elif len(chosen) > 1:
         typer.echo(f"{len(chosen)} traces ; choisissez une facture avec --invoice NUMERO :")
     elif not _has_display():
         typer.echo("Pas d'écran disponible : ouvrez la trace sur un poste avec écran avec :")

@@ -83,8 +83,8 @@ def invoice_section(run_dir: Path, t: TransactionOutcome) -> InvoiceSection:
             for moment, step in t.timeline
         ],
         screenshots=[rel(p) for p in t.screenshots if p.exists()],
-        # The recorder lists partial chunks first and the transaction's own trace last.
-        trace=rel(t.traces[-1]) if t.traces else None,
+        # Batch actions first, then the transaction's partial chunks, its own trace last.
+        traces=[rel(p) for p in t.traces if p.exists()],
         video=None,
         account=t.account,
         machine=t.machine,

@@ -377,6 +377,9 @@ class Worker:
             and done.record is not None
             and done.record.acquittee
             and not done.record.rejet_traite
+            # A reissue checked before a click of this transaction (not so when it was
+            # acknowledged before: its own process step checks it before its click).
+            and (done.prep.correction.work is Action.ACKNOWLEDGE or done.prep.checked)
         ]
         if len(to_process) >= 2 and not self.stopper.requested and not self.halted:
             self._process_together(to_process, front)

@@ -16,7 +16,7 @@ from typing import Any
 
 from cli_support import CliResult, RobotCli, write_plan
 
-from sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox, csrf_token
 
 FAULTY = Path(__file__).with_name("_faulty_robot.py")
 
@@ -155,6 +155,42 @@ def test_sigterm_during_a_transaction_stops_after_the_current_step(
 
     assert resumed.exit_code == 0, resumed.output
     assert set(resumed.states().values()) == {"done"}
+
+
+def test_a_batch_never_processes_a_rejection_whose_reissue_cannot_be_made(
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+) -> None:
+    # Three rejections in one batch; the first was acknowledged before the run (by a person,
+    # or by a run that crashed), and its correction cannot apply to its invoice.
+    rejected = fresh_sandbox.invoices("REJETEE")
+    several = next(i for i in rejected if len(i["lignes"]) >= 2 and not i["rejet_traite"])
+    others = [i for i in rejected if i is not several and not i["rejet_traite"]][:2]
+    path = f"/factures-emises/factures/{several['id']}"
+    with fresh_sandbox.http_client() as person:
+        person.post(path + "/acquitter", data={"csrf": csrf_token(person.get(path).text)})
+    assert fresh_sandbox.invoice(several["numero"])["acquittee"]
+    rows = [{"numero_rejete": several["numero"], "nouveau_numero": "HALF-2", "montant_ht": "1"}]
+    rows += [
+        {"numero_rejete": i["numero"], "nouveau_numero": f"BATCH-{n}", "commentaire": "Corrigée"}
+        for n, i in enumerate(others, start=1)
+    ]
+    plan = write_plan(tmp_path / "plan.csv", rows)
+
+    result = robot_cli("run", "--plan", str(plan))
+
+    _assert_ended_with_its_bundle(result, robot_cli, 1)
+    states = result.states()
+    assert states[several["numero"]] == "business_failure"
+    assert {states[i["numero"]] for i in others} == {"done"}
+    # The two others were processed together; the first was left as it was found.
+    events = [
+        json.loads(line)
+        for line in (result.runs()[-1] / "events.jsonl").read_text("utf-8").splitlines()
+    ]
+    [batch] = [e for e in events if e["type"] == "batch"]
+    assert sorted(batch["invoices"]) == sorted(i["numero"] for i in others)
+    after = fresh_sandbox.invoice(several["numero"])
+    assert after["acquittee"] and not after["rejet_traite"]
 
 
 def test_a_correction_that_cannot_apply_stops_before_the_first_click(

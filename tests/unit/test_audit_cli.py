@@ -10,7 +10,10 @@ import pytest
 from audit_support import make_bundle
 from typer.testing import CliRunner
 
+from robot.audit.events import EventLog
 from robot.audit.manifest import write_manifest
+from robot.audit.rundir import RunDir
+from robot.browser.recording import BATCH_EVENT
 from robot.cli import app
 from robot.cli.audit import audit_app
 
@@ -131,3 +134,24 @@ def test_show_without_traces_exits_two(tmp_path: Path) -> None:
     result = runner.invoke(audit_app, ["show", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert "Aucune trace" in result.output
+
+
+def test_show_for_an_invoice_of_a_batch_lists_the_batch_trace_then_its_own(
+    tmp_path: Path,
+) -> None:
+    run_dir = _bundle(tmp_path, ("F1", "F2"))
+    traces = run_dir / "traces"
+    for name in ("lot-F1.zip", "F2-part1.zip"):
+        (traces / name).write_bytes((traces / "F2.zip").read_bytes())
+    EventLog(RunDir(run_dir).events).append(
+        {"type": BATCH_EVENT, "invoices": ["F1", "F2"], "traces": ["lot-F1.zip"]}
+    )
+    result = runner.invoke(audit_app, ["show", str(run_dir), "--invoice", "F2"])
+    assert result.exit_code == 0
+    assert "3 traces pour la facture F2" in result.output
+    commands = [line for line in result.output.splitlines() if "show-trace" in line]
+    assert [Path(line.split()[-1]).name for line in commands] == [
+        "lot-F1.zip",
+        "F2-part1.zip",
+        "F2.zip",
+    ]

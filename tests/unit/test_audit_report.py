@@ -98,7 +98,7 @@ def _invoice(numero: str, **changes: object) -> InvoiceSection:
             TimelineEntry("2026-11-27T09:31:02.120Z", "Traiter le rejet", "fait", ""),
         ],
         "screenshots": [f"screenshots/{numero}-acknowledge-avant.png"],
-        "trace": f"traces/{numero}.zip",
+        "traces": [f"traces/lot-{numero}.zip", f"traces/{numero}.zip"],
         "video": None,
     }
     values.update(changes)
@@ -140,10 +140,13 @@ def test_screenshots_are_images_with_alt_text(tmp_path: Path) -> None:
     ]
 
 
-def test_trace_is_linked_with_the_command_to_replay_it(tmp_path: Path) -> None:
-    _, page = _render(tmp_path, [_invoice("F2026-001")])
-    assert "traces/F2026-001.zip" in page.links
-    assert "playwright show-trace traces/F2026-001.zip" in page.codes
+def test_each_trace_is_linked_with_the_command_to_replay_it(tmp_path: Path) -> None:
+    html, page = _render(tmp_path, [_invoice("F2026-001")])
+    # The batch action that covered it (« Traiter le rejet » for several) and its own.
+    for trace in ("traces/lot-F2026-001.zip", "traces/F2026-001.zip"):
+        assert trace in page.links
+        assert f"playwright show-trace {trace}" in page.codes
+    assert "Action groupée (« Traiter le rejet » pour plusieurs factures" in html
 
 
 def test_video_is_linked_when_recorded(tmp_path: Path) -> None:

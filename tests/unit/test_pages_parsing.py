@@ -33,7 +33,7 @@ from pages._parse import (
     parse_money,
     parse_yes_no,
 )
-from pages._table import TableRow, _table_rows
+from pages._table import TableRow, table_rows
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -179,7 +179,7 @@ def test_a_table_row_is_read_by_the_declared_columns_whatever_their_order() -> N
         "headers": ["Sélection", "Statut", "Numéro de facture", "Montant TTC", "Destinataire"],
         "rows": [{"cells": ["", "Rejetée", " F-1 ", "1\u202f200,00 €", "—"], "href": "/f/1"}],
     }
-    [row] = _table_rows(data)
+    [row] = table_rows(data)
     cells = row.fields(SearchPage.COLUMNS)
     assert cells == {
         "numero": "F-1",
