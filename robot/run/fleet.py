@@ -340,6 +340,7 @@ class FleetWorker:
                     account=account.key,
                     max_failures=MAX_FAILURES,
                     keep_going=lambda: not keeper.lost,
+                    batch_size=self._batch_size(run, account),
                 )
                 if worker.halted:
                     self.gave_up = True
@@ -383,6 +384,16 @@ class FleetWorker:
         )
         session.release_memory()
         return {r.numero.casefold(): r for r in listed}
+
+    def _batch_size(self, run: RunRow, account: Account) -> int:
+        """``CHORUS_BATCH_SIZE``, no larger than an even share of what the account has left
+        among the sessions it may hold: each of its workers gets some."""
+        claimable = sum(
+            work.claimable
+            for work in self.journal.work_outlook(run.id, max_failures=MAX_FAILURES)
+            if work.account == account.key
+        )
+        return max(1, min(self.config.batch_size, -(-claimable // max(1, account.max_sessions))))
 
     def _done(self, context: _RunContext, row: TransactionRow) -> None:
         """After each transaction: this process's secrets out of its own files at once (the
