@@ -21,6 +21,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -133,34 +134,49 @@ def process_kind(pid: int, comm: str) -> str:
 
 
 class TreeSampler:
-    """Samples the tree under ``root``: memory at each call, CPU per process kind."""
+    """Samples the tree under ``root`` (and under each of ``more_roots``): memory at each
+    call, CPU per process kind, the processes of each kind at the peak, and the Chromium
+    instances seen (a « chromium browser » process whose parent is not one: Debian's
+    ``chromium-headless-shell`` is a shell script running the real browser as its child)."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, more_roots: Sequence[int] = ()) -> None:
         self.root = root
+        self.roots = [root, *more_roots]
         self.samples: list[Sample] = []
         self._started = time.monotonic()
         self._cpu: dict[tuple[int, int], float] = {}
         self._kinds: dict[tuple[int, int], str] = {}
         #: PSS by process kind (MB) at the sample where the tree's PSS was highest.
         self.peak_pss_by_kind: dict[str, float] = {}
+        #: How many processes of each kind at that sample.
+        self.peak_processes_by_kind: dict[str, int] = {}
+        self.browsers: set[tuple[int, int]] = set()
 
     def sample(self, done: int) -> Sample:
         """Read the tree now (``done``: transactions finished so far)."""
         stats = _all_stats()
-        pids = tree(self.root, stats)
+        pids = sorted({pid for root in self.roots for pid in tree(root, stats)})
+        kinds: dict[int, str] = {}
+        for pid in pids:
+            key = (pid, stats[pid].start)
+            if key not in self._kinds:
+                self._kinds[key] = process_kind(pid, stats[pid].comm)
+            kinds[pid] = self._kinds[key]
         rss = pss = 0
         by_kind: dict[str, float] = {}
+        count: dict[str, int] = {}
         for pid in pids:
             stat = stats[pid]
             key = (pid, stat.start)
-            if key not in self._kinds:
-                self._kinds[key] = process_kind(pid, stat.comm)
+            kind = kinds[pid]
             self._cpu[key] = stat.cpu_s
+            if kind == "chromium browser" and kinds.get(stat.ppid) != "chromium browser":
+                self.browsers.add(key)
             rss += rss_bytes(pid)
             own = pss_bytes(pid)
             pss += own
-            kind = self._kinds[key]
             by_kind[kind] = by_kind.get(kind, 0.0) + own / _MB
+            count[kind] = count.get(kind, 0) + 1
         sample = Sample(
             t_s=round(time.monotonic() - self._started, 3),
             done=done,
@@ -170,6 +186,7 @@ class TreeSampler:
         )
         if sample.pss_mb > self.peak_pss_mb:
             self.peak_pss_by_kind = {k: round(v, 1) for k, v in sorted(by_kind.items())}
+            self.peak_processes_by_kind = dict(sorted(count.items()))
         self.samples.append(sample)
         return sample
 
