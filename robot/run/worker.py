@@ -208,6 +208,8 @@ class Worker:
         self.halted = False
         #: The lease of the transaction being carried (renewed in the background).
         self.lease: LeaseKeeper | None = None
+        #: False once the work must end (``work``'s ``keep_going``: the session's slot lost).
+        self._keep_going: Callable[[], bool] = lambda: True
 
     def work(
         self,
@@ -244,6 +246,7 @@ class Worker:
                     batch.append((row, keeper.__enter__()))
                 if not batch:
                     return
+                self._keep_going = keep_going
                 self._carry_batch(batch, corrections, rejections, dry_run)
             finally:
                 for _, keeper in batch:
@@ -259,7 +262,9 @@ class Worker:
         front = self._front(batch, corrections, rejections, dry_run)
         for row, keeper in batch:
             started = row.id in front
-            if self.halted or keeper.lost or (self.stopper.requested and not started):
+            # A stop, or the session's slot lost: what was not started goes back to pending.
+            stopping = self.stopper.requested or not self._keep_going()
+            if self.halted or keeper.lost or (stopping and not started):
                 # Never started (or this worker must stop): back to pending as it was
                 # claimed, for a resume or another worker.
                 self.journal.postpone(row.id, row.message)
@@ -335,7 +340,7 @@ class Worker:
             return {}
         front: dict[int, _Front] = {}
         for row, keeper in eligible:
-            if self.stopper.requested or self.halted or keeper.lost:
+            if self.stopper.requested or self.halted or keeper.lost or not self._keep_going():
                 break
             rejection = rejections[row.numero_rejete.casefold()]
             prep = _Prep(corrections[row.numero_rejete.casefold()])
@@ -381,7 +386,8 @@ class Worker:
             # acknowledged before: its own process step checks it before its click).
             and (done.prep.correction.work is Action.ACKNOWLEDGE or done.prep.checked)
         ]
-        if len(to_process) >= 2 and not self.stopper.requested and not self.halted:
+        going = not self.stopper.requested and not self.halted and self._keep_going()
+        if len(to_process) >= 2 and going:
             self._process_together(to_process, front)
         return front
 
