@@ -1,10 +1,10 @@
 """Authenticator codes (TOTP, RFC 6238) the robot computes itself: ``CHORUS_OTP_SOURCE=totp``.
 
 The portal lets an account register an authenticator application instead of the e-mailed
-code (docs/portal.md, « The second factor and lockout »): the robot then holds the application's secret
-(``CHORUS_OTP_TOTP_SECRET``, or ``otp_totp_secret`` in the accounts file) and no mailbox is
-in the loop. Codes are 6 digits over 30-second periods (the RFC's and every authenticator
-application's defaults), computed with ``pyotp``.
+code (docs/portal.md, « The second factor and lockout »): the robot then holds the
+application's secret (``CHORUS_OTP_TOTP_SECRET``, or ``otp_totp_secret`` in the accounts
+file) and no mailbox is in the loop. Codes are 6 digits over 30-second periods (the RFC's
+and every authenticator application's defaults), computed with ``pyotp``.
 
 Two rules make a code safe to submit unattended (:class:`TotpOtp`):
 

@@ -307,6 +307,7 @@ def test_a_bundle_sealed_again_by_suivi_keeps_verifying(signed: Path, keys: Path
 
 # -- timestamp ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTsa]:
     # The TSA is made with « openssl ts » (Debian's openssl, on every machine with
