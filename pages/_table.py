@@ -36,7 +36,7 @@ Columns = Mapping[str, str]
 #: Most pages a list may have before we stop following « Page suivante » (API caps at 200).
 MAX_PAGES = 100
 
-_READ_TABLE = """
+READ_TABLE = """
 table => {
   const text = cell => (cell.innerText || cell.textContent || '').trim();
   const rows = Array.from(table.rows);
@@ -75,7 +75,7 @@ class TableRow:
 
 def read_table(table: Locator) -> list[TableRow]:
     """Every body row of ``table`` (waits for it to be on the page)."""
-    return table_rows(table.evaluate(_READ_TABLE))
+    return table_rows(table.evaluate(READ_TABLE))
 
 
 def read_table_if_shown(table: Locator) -> list[TableRow] | None:
@@ -85,11 +85,11 @@ def read_table_if_shown(table: Locator) -> list[TableRow] | None:
     return table_rows(found[0]) if found else None
 
 
-_FIRST_TABLE = f"tables => tables.slice(0, 1).map({_READ_TABLE.strip()})"
+_FIRST_TABLE = f"tables => tables.slice(0, 1).map({READ_TABLE.strip()})"
 
 
 def table_rows(data: dict[str, Any]) -> list[TableRow]:
-    """The rows of a table as :data:`_READ_TABLE` read it."""
+    """The rows of a table as :data:`READ_TABLE` read it."""
     headers = [clean(header) for header in data["headers"]]
     rows = []
     for row in data["rows"]:

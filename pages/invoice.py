@@ -22,7 +22,7 @@ from pages._parse import (
     parse_money,
     parse_yes_no,
 )
-from pages._table import _READ_TABLE, Columns, TableRow, read_table_if_shown, table_rows
+from pages._table import READ_TABLE, Columns, TableRow, read_table_if_shown, table_rows
 from pages._witness import witness
 from pages.completion import CompletionForm
 from pages.completion import Labels as CompletionLabels
@@ -63,14 +63,14 @@ _Form = TypeVar("_Form", CompletionForm, RecyclingForm)
 
 #: The (term, description) pairs of the first element matched: [] when none is shown, else
 #: [pairs] — one round trip to the browser, with no wait (the screen is already shown).
-_READ_FIRST_DL = """
-roots => roots.slice(0, 1).map(root => Array.from(root.querySelectorAll('dt')).map(dt => {
+#: The (term, description) pairs under an element, as JavaScript.
+_PAIRS = """root => Array.from(root.querySelectorAll('dt')).map(dt => {
   let dd = dt.nextElementSibling;
   while (dd && dd.tagName !== 'DD') dd = dd.nextElementSibling;
   const text = el => (el.innerText || el.textContent || '').trim();
   return [text(dt), dd ? text(dd) : ''];
-}))
-"""
+})"""
+_READ_FIRST_DL = f"roots => roots.slice(0, 1).map({_PAIRS})"
 
 
 #: Every block :meth:`InvoicePage.read` reads, in one round trip: for each element matched
@@ -80,7 +80,7 @@ roots => roots.slice(0, 1).map(root => Array.from(root.querySelectorAll('dt')).m
 _READ_BLOCKS = f"""
 elements => {{
   const text = el => (el.innerText || el.textContent || '').trim();
-  const readTable = {_READ_TABLE.strip()};
+  const readTable = {READ_TABLE.strip()};
   const name = el => {{
     const label = el.getAttribute('aria-label');
     if (label) return label.trim();
@@ -92,11 +92,7 @@ elements => {{
     if (el.tagName === 'TABLE' && el.caption) return text(el.caption);
     return null;
   }};
-  const pairs = dl => Array.from(dl.querySelectorAll('dt')).map(dt => {{
-    let dd = dt.nextElementSibling;
-    while (dd && dd.tagName !== 'DD') dd = dd.nextElementSibling;
-    return [text(dt), dd ? text(dd) : ''];
-  }});
+  const pairs = {_PAIRS};
   return elements.map(el => {{
     const dl = el.tagName === 'DL' ? el : el.querySelector('dl');
     const table = el.tagName === 'TABLE' ? el : el.querySelector('table');

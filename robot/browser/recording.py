@@ -194,13 +194,17 @@ class Recorder:
         self._context = None
         if not self.tracing or self._current is None:
             return
-        parts = self._parts.setdefault(self._current, [])
-        path = self.traces_dir / f"{safe_name(self._current)}-part{len(parts) + 1}.zip"
+        self._save_part(context, self._current)
+
+    def _save_part(self, context: BrowserContext, numero: str) -> None:
+        """Save the chunk recorded so far as ``<numero>-partN.zip`` (returned by :meth:`end`)."""
+        parts = self._parts.setdefault(numero, [])
+        path = self.traces_dir / f"{safe_name(numero)}-part{len(parts) + 1}.zip"
         try:
             context.tracing.stop_chunk(path=str(path))
             parts.append(path)
         except Exception as exc:
-            logger.debug("trace partielle perdue pour {} : {}", self._current, exc)
+            logger.debug("trace partielle perdue pour {} : {}", numero, exc)
 
     # -- transactions -----------------------------------------------------------------------
     def context_closed(self, videos: list[Path]) -> None:
@@ -224,15 +228,8 @@ class Recorder:
         if self._current != numero:
             return
         self._current = None
-        if not self.tracing or self._context is None:
-            return
-        parts = self._parts.setdefault(numero, [])
-        path = self.traces_dir / f"{safe_name(numero)}-part{len(parts) + 1}.zip"
-        try:
-            self._context.tracing.stop_chunk(path=str(path))
-            parts.append(path)
-        except Exception as exc:
-            logger.debug("trace partielle perdue pour {} : {}", numero, exc)
+        if self.tracing and self._context is not None:
+            self._save_part(self._context, numero)
 
     def begin_batch(self, invoices: list[str]) -> str:
         """Record one action taken for several invoices at once (« Traiter le rejet » on a
@@ -251,23 +248,18 @@ class Recorder:
         """Close the batch's chunk; the trace files kept for it (any mode but ``off``: it
         is part of the record of every invoice it covers)."""
         self._batch = ()
-        self._current = None
-        path = self.traces_dir / f"{name}.zip"
-        if self.tracing and self._context is not None:
-            try:
-                self._context.tracing.stop_chunk(path=str(path))
-            except Exception as exc:
-                logger.debug("trace perdue pour {} : {}", name, exc)
-        files = [*self._parts.pop(name, [])]
-        if path.exists():
-            files.append(path)
-        return files
+        return self._close(name, keep=True)
 
     def end(self, numero: str, *, failed: bool) -> list[Path]:
         """Close the transaction's chunk; return the trace files kept for it."""
-        self._current = None
         self._context_failed |= failed
         keep = self.trace_mode == "on" or (self.trace_mode == "retain-on-failure" and failed)
+        return self._close(numero, keep=keep)
+
+    def _close(self, numero: str, *, keep: bool) -> list[Path]:
+        """Close the current chunk: saved as ``<numero>.zip`` with the parts before it when
+        ``keep``, else every file of it removed."""
+        self._current = None
         path = self.traces_dir / f"{safe_name(numero)}.zip"
         if self.tracing and self._context is not None:
             try:

@@ -67,7 +67,7 @@ from robot.run.outcomes import exit_code_of
 from robot.run.retries import with_retries
 from robot.run.states import State
 from robot.run.stopper import Stopper
-from robot.run.worker import Worker
+from robot.run.worker import Worker, batch_share
 from robot.secrets import Secret, register, registered
 from robot.timezone import PARIS
 from scenarios import BusinessError, Correction, PortalChanged, PortalError, Rejection
@@ -393,7 +393,7 @@ class FleetWorker:
             for work in self.journal.work_outlook(run.id, max_failures=MAX_FAILURES)
             if work.account == account.key
         )
-        return max(1, min(self.config.batch_size, -(-claimable // max(1, account.max_sessions))))
+        return batch_share(self.config.batch_size, claimable, account.max_sessions)
 
     def _done(self, context: _RunContext, row: TransactionRow) -> None:
         """After each transaction: this process's secrets out of its own files at once (the

@@ -32,7 +32,7 @@ from robot.portal import PortalTarget
 from robot.run.journal import Journal, JournalTarget
 from robot.run.states import State
 from robot.run.stopper import Stopper
-from robot.run.worker import Worker
+from robot.run.worker import Worker, batch_share
 from robot.secrets import Secret, register, registered
 from scenarios import Correction, Rejection
 
@@ -86,7 +86,7 @@ def run_workers(
     spec = _portal_spec(portal, config.otp_source)
     # Batches no larger than an even share of what is left: each worker gets some.
     pending = sum(1 for row in journal.transactions(run_dir.run_id) if not row.state.final)
-    batch_size = max(1, min(config.batch_size, -(-pending // count)))
+    batch_size = batch_share(config.batch_size, pending, count)
     processes = []
     for index in range(count):
         job = WorkerJob(

@@ -130,6 +130,13 @@ def _field_text(name: str, value: object) -> str:
     return str(value)
 
 
+def batch_share(batch_size: int, left: int, ways: int) -> int:
+    """How many transactions a worker claims together: ``batch_size``
+    (``CHORUS_BATCH_SIZE``), no larger than an even share of the ``left`` ones among ``ways``
+    workers, so that each gets some; at least 1."""
+    return max(1, min(batch_size, -(-left // max(1, ways))))
+
+
 class _Prep:
     """A reissue's correction made ready and checked before the transaction's first click:
     the bank account as the portal names it (read once), the new invoice's content built
