@@ -3,8 +3,10 @@ pages, the login form shown instead of the expected screen, and the « Informati
 
 - « Service indisponible », « Maintenance en cours », « Requête refusée », a 5xx answer or a
   Playwright timeout → :class:`PortalUnavailable`;
-- the login form, or « Votre session a expiré », where another screen was expected →
-  :class:`LoginRequired`;
+- the login form, « Votre session a expiré », or the invoicing application's refusal of an
+  address reached without its session (« Des contraintes de sécurité empêchent d'accéder à
+  la page demandée », the application living on its own origin behind the portal) where
+  another screen was expected → :class:`LoginRequired`;
 - the « Information » dialog is dismissed (« J'ai compris ») by a Playwright locator handler,
   installed once per page, which runs before every action and auto-waiting check.
 
@@ -34,6 +36,10 @@ class Labels:
     UNAVAILABLE_HEADINGS = ("Service indisponible", "Maintenance en cours")
     REFUSED_HEADING = "Requête refusée"
     SESSION_EXPIRED = "Votre session a expiré"
+    #: The invoicing application's answer to an address opened without its session.
+    SECURITY_REFUSAL = "Des contraintes de sécurité empêchent d'accéder à la page demandée"
+    #: The public page's link: shown instead of a screen, the portal's session is gone.
+    CONNECT_LINK = "Se connecter"
     LOGIN_PASSWORD = "Mot de passe"
     LOGIN_BUTTON = "Connexion"
     POPUP = "Information"
@@ -74,19 +80,45 @@ def login_form(page: Page) -> Locator:
     return page.get_by_label(Labels.LOGIN_PASSWORD, exact=True)
 
 
+def security_refusal(page: Page) -> Locator:
+    """The invoicing application's « contraintes de sécurité » refusal (no session there)."""
+    return page.get_by_text(Labels.SECURITY_REFUSAL)
+
+
+def public_page(page: Page) -> Locator:
+    """The public page's « Se connecter » (the portal's shell without its session)."""
+    return page.get_by_role("link", name=Labels.CONNECT_LINK, exact=True)
+
+
+def login_needed(page: Page) -> Locator:
+    """What means « log in again »: the login form, the public page, or the application's
+    refusal."""
+    return login_form(page).or_(security_refusal(page)).or_(public_page(page))
+
+
 def raise_for_error_page(page: Page, *, login_allowed: bool = False) -> None:
-    """Raise if the page is one of the portal's error pages or its login form."""
+    """Raise if the page is one of the portal's error pages, its login form, or the
+    application's refusal of an address reached without its session."""
     headings = error_heading(page)
-    suspects = headings if login_allowed else headings.or_(login_form(page))
+    suspects = headings if login_allowed else headings.or_(login_needed(page))
     if not suspects.count():  # the usual case, in one query
         return
     if headings.count():
         title = " ".join(headings.first.inner_text().split())
         raise PortalUnavailable(f"Le portail affiche « {title} » ({_where(page)}).")
-    if not login_allowed and login_form(page).count() and login_form(page).first.is_visible():
+    if login_allowed:
+        return
+    if security_refusal(page).count():
+        raise LoginRequired(
+            "Le portail demande de se reconnecter (page refusée par l'application de "
+            "facturation : session absente)."
+        )
+    if login_form(page).count() and login_form(page).first.is_visible():
         expired = page.get_by_text(Labels.SESSION_EXPIRED)
         reason = "session expirée" if expired.count() else "formulaire de connexion affiché"
         raise LoginRequired(f"Le portail demande de se reconnecter ({reason}).")
+    if public_page(page).count() and public_page(page).first.is_visible():
+        raise LoginRequired("Le portail demande de se reconnecter (page publique affichée).")
 
 
 #: Resource types of the requests a page's own scripts make (not page loads).
@@ -115,7 +147,7 @@ def wait_for_screen(
     install_popup_handler(page)
     target = expected.or_(error_heading(page))
     if not login_allowed:
-        target = target.or_(login_form(page))
+        target = target.or_(login_needed(page))
     try:
         target.first.wait_for(state="visible")
     except PlaywrightTimeoutError:
@@ -187,13 +219,22 @@ def navigation(
 
 
 def goto(
-    page: Page, url: str, expected: Locator, what: str, *, login_allowed: bool = False
+    page: Page,
+    url: str,
+    expected: Locator,
+    what: str,
+    *,
+    login_allowed: bool = False,
+    referer: str | None = None,
 ) -> None:
-    """Load ``url`` (a URL met earlier by clicking), then wait for ``expected`` (paced)."""
+    """Load ``url`` (a URL met earlier by clicking), then wait for ``expected`` (paced).
+
+    ``referer``: the page the link was on, sent as a click would (a link opened in a new tab).
+    """
     pace(page)
     with portal_timeouts(what):
         try:
-            response = page.goto(url, wait_until="domcontentloaded")
+            response = page.goto(url, wait_until="domcontentloaded", referer=referer)
         except PlaywrightError as exc:
             if isinstance(exc, PlaywrightTimeoutError):
                 raise

@@ -2,9 +2,13 @@
 
 Home → « Facturation » → « Accéder au domaine » → « Factures émises » → « Synthèse »,
 « Rechercher » or « Saisir une facture ». The URL of a screen reached by clicking is
-remembered (per portal origin, for this process) and used directly next time; should that URL
-stop leading to the screen, the navigator forgets it and clicks its way again. Nothing about
-the portal's URLs is hard-coded, so the same code drives the real portal.
+remembered (per portal, for this process) and used directly next time; should that URL stop
+leading to the screen, the navigator forgets it and clicks its way again. Nothing about the
+portal's URLs is hard-coded, so the same code drives the real portal.
+
+A portal may span several origins (the real one: its shell, its identity provider, and the
+invoicing application on another host): an origin reached by clicking from a portal's page
+belongs to that portal, so its screens' URLs are found from any of the portal's pages.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
-from pages._guard import goto, navigation, portal_timeouts
+from pages._guard import goto, messages, navigation, portal_timeouts
 from pages.entry_form import EntryForm
-from pages.errors import ElementMissing
+from pages.errors import ElementMissing, FormRejected
 from pages.rejection_window import RejectionWindow
 from pages.search import SearchPage
 from pages.synthese import DEFAULT_ROWS_PER_PAGE, SynthesePage
@@ -36,8 +40,10 @@ class Labels:
     CONNECT_LINK = "Se connecter"
 
 
-# origin → screen name → URL reached by clicking
+# portal (the origin first met) → screen name → URL reached by clicking
 _KNOWN_URLS: dict[str, dict[str, str]] = {}
+# origin → the portal it belongs to
+_PORTAL_OF: dict[str, str] = {}
 _LAST_ORIGIN: list[str] = []
 
 
@@ -49,7 +55,15 @@ def _origin(url: str) -> str:
 def forget_urls() -> None:
     """Forget every remembered URL (tests; or after the portal changed)."""
     _KNOWN_URLS.clear()
+    _PORTAL_OF.clear()
     _LAST_ORIGIN.clear()
+
+
+def _join(portal: str, url: str) -> None:
+    """``url``'s origin, reached by clicking from a page of ``portal``, belongs to it."""
+    origin = _origin(url)
+    if portal and origin and origin != portal:
+        _PORTAL_OF.setdefault(origin, _PORTAL_OF.get(portal, portal))
 
 
 class Navigator(PageObject):
@@ -114,6 +128,36 @@ class Navigator(PageObject):
     def remember_home(self) -> None:
         """Note the current URL as the home page (call it on the home page, after login)."""
         self._remember(self.HOME)
+
+    def enter_application(self) -> None:
+        """Open the invoicing application once when it lives on another origin than
+        « Accueil » (the real portal's `/cpp/` application, with its own session), so that
+        its session exists before any of its addresses is opened directly; then back to
+        « Accueil », as the portal showed it (the rejection window is neither closed nor
+        acknowledged: the link's address is opened with « Accueil » as its referrer, as a
+        person opens a link in a new tab).
+        On a single-origin portal, nothing is done."""
+        link = self.access_domain
+        href = link.first.get_attribute("href") if self._on(link) else None
+        if not href:
+            return
+        target = self._absolute(href)
+        if _origin(target) == _origin(self.page.url):
+            return
+        portal = self._portal()
+        refusal = self.page.get_by_role("alert")
+        goto(
+            self.page,
+            target,
+            self.emises_link.or_(refusal),
+            "Facturation",
+            referer=self.page.url,
+        )
+        if not self._on(self.emises_link):  # e.g. the account's sessions are all taken
+            raise FormRejected(tuple(messages(self.page, "alert")))
+        _join(portal, self.page.url)
+        self._remember(self.DOMAIN)
+        self.home()
 
     def home(self) -> None:
         """Reach the home page « Accueil »."""
@@ -197,6 +241,7 @@ class Navigator(PageObject):
         acknowledges nothing); when acknowledgment is compulsory it cannot be closed, and the
         link's address is followed instead of clicking under the window.
         """
+        portal = self._portal()
         window = RejectionWindow(self.page)
         if window.is_open():
             if not window.is_compulsory():
@@ -204,10 +249,12 @@ class Navigator(PageObject):
             else:
                 href = link.get_attribute("href")
                 if href:
-                    goto(self.page, self._absolute(href), expected, what)
+                    goto(self.page, self._absolute(href), expected, what, referer=self.page.url)
+                    _join(portal, self.page.url)
                     return
         with navigation(self.page, expected, what):
             link.click()
+        _join(portal, self.page.url)
 
     def _remember_tab(self, key: str, label: str) -> None:
         # landed on the tab as the space's default page: remember the tab's own link
@@ -230,20 +277,25 @@ class Navigator(PageObject):
             connect.first.click()
         self._remember(self.HOME)
 
-    def _goto_known(self, key: str, ready: Locator) -> bool:
-        """Go straight to a remembered URL; False (and forget it) if it no longer leads there."""
+    def _portal(self) -> str:
+        """The portal of the current page (else of ``base_url``, else the last one met)."""
         origin = (
             _origin(self.page.url)
             or _origin(self.base_url or "")
             or (_LAST_ORIGIN[-1] if _LAST_ORIGIN else "")
         )
-        url = _KNOWN_URLS.get(origin, {}).get(key)
+        return _PORTAL_OF.get(origin, origin)
+
+    def _goto_known(self, key: str, ready: Locator) -> bool:
+        """Go straight to a remembered URL; False (and forget it) if it no longer leads there."""
+        known = _KNOWN_URLS.get(self._portal(), {})
+        url = known.get(key)
         if not url:
             return False
         try:
             goto(self.page, url, ready, key)
         except ElementMissing:
-            _KNOWN_URLS.get(origin, {}).pop(key, None)
+            known.pop(key, None)
             return False
         return True
 
@@ -258,9 +310,10 @@ class Navigator(PageObject):
         origin = _origin(url)
         if not origin:
             return
-        _KNOWN_URLS.setdefault(origin, {})[key] = url
-        if not _LAST_ORIGIN or _LAST_ORIGIN[-1] != origin:
-            _LAST_ORIGIN.append(origin)
+        portal = _PORTAL_OF.setdefault(origin, origin)
+        _KNOWN_URLS.setdefault(portal, {})[key] = url
+        if not _LAST_ORIGIN or _LAST_ORIGIN[-1] != portal:
+            _LAST_ORIGIN.append(portal)
 
     def _absolute(self, href: str) -> str:
         if _origin(href):

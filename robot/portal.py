@@ -82,9 +82,10 @@ def open_portal(
             embedded=False,
         )
     from sandbox.server import start_sandbox  # the robot's embedded default only
-    from sandbox.settings import SandboxOptions
+    from sandbox.settings import SandboxOptions, user_origins
 
-    options = SandboxOptions.from_env()
+    # The real portal's shape (three origins) unless CHORUS_SANDBOX_ORIGINS says otherwise.
+    options = SandboxOptions.from_env(origins=user_origins())
     data_dir = sandbox_dir or default_sandbox_dir(config)
     options = dataclasses.replace(options, data_dir=data_dir, host="127.0.0.1", port=0)
     if reset_seed is None and "CHORUS_SANDBOX_SEED" not in os.environ:

@@ -9,9 +9,10 @@ drawn) is logged, so that the run can be replayed.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import fields
+from typing import Any
 
 from loguru import logger
 from starlette.applications import Starlette
@@ -37,16 +38,19 @@ from sandbox.seed import seed
 from sandbox.settings import ENV_PREFIX, SandboxOptions
 from sandbox.store import NotFound, Store
 from sandbox.web_common import (
+    SINGLE_ORIGIN,
     STATIC,
     CsrfRefused,
     LoginNeeded,
     Portal,
     SessionMiddleware,
+    Site,
     login_redirect,
     make_env,
     portal_of,
     render,
     render_plain,
+    site_of,
 )
 
 _ERRORS: dict[str, tuple[int, str, str]] = {
@@ -105,14 +109,15 @@ def reseed_data_dir(options: SandboxOptions) -> str:
         store.close()
 
 
-def _error_response(portal: Portal, kind: str) -> tuple[int, str]:
+def error_response(portal: Portal, kind: str, site: Site = SINGLE_ORIGIN) -> tuple[int, str]:
+    """The fault middleware's page for ``kind`` (in the look of ``site``)."""
     status, title, message = _ERRORS[kind]
     ctx = {"status": status, "title": title, "message": message, "link": None}
-    return status, render_plain(portal, "error.html", ctx)
+    return status, render_plain(portal, "error.html", ctx, site)
 
 
-def _page_error(request: Request, status: int, title: str, message: str) -> Response:
-    link = ("/accueil", "Retour à l'accueil")
+def page_error(request: Request, status: int, title: str, message: str) -> Response:
+    link = (site_of(request).home_url, "Retour à l'accueil")
     ctx = {"status": status, "title": title, "message": message, "link": link}
     return render(request, "error.html", ctx, status_code=status)
 
@@ -121,11 +126,11 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and exc.status_code != 404:
         return HTMLResponse(str(exc.detail), status_code=exc.status_code)
     message = str(exc) if isinstance(exc, NotFound) else "La page demandée n'existe pas."
-    return _page_error(request, 404, "Page introuvable", message)
+    return page_error(request, 404, "Page introuvable", message)
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
-    return _page_error(
+    return page_error(
         request,
         403,
         "Requête refusée",
@@ -150,22 +155,37 @@ async def _favicon(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = [
-        Route("/health", _health, methods=["GET"]),
+def common_routes() -> list[BaseRoute]:
+    """What every origin serves besides its pages: the stylesheet and the favicon (the rest
+    of ``/static`` is :func:`static_mount`, last)."""
+    return [
         Route("/static/style.css", _stylesheet, methods=["GET"]),
         Route("/favicon.ico", _favicon, methods=["GET"]),
     ]
+
+
+def static_mount() -> Mount:
+    return Mount("/static", app=StaticFiles(directory=STATIC), name="static")
+
+
+def harness_routes() -> list[BaseRoute]:
+    """``/health`` and the admin interface (the single origin's, or the shell's)."""
+    return [Route("/health", _health, methods=["GET"]), *web_admin.routes()]
+
+
+def _routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [Route("/health", _health, methods=["GET"]), *common_routes()]
     for module in (web_auth, web_home, web_lists, web_invoice, web_followup, web_entry, web_admin):
         routes.extend(module.routes())
-    routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+    routes.append(static_mount())
     return routes
 
 
-def create_app(
+def make_portal(
     options: SandboxOptions, *, health_token: str | None = None, reset: bool = False
-) -> Starlette:
-    """The sandbox app for these options (the database is opened, and seeded if empty)."""
+) -> Portal:
+    """The state one server shares between its screens (and its origins): the database is
+    opened, and seeded if empty (or when ``reset``)."""
     options.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(options.db_path)
     store.acheminement_s = options.acheminement_s
@@ -193,32 +213,50 @@ def create_app(
             otp=options.otp,
             accounts=options.accounts,
         )
+    return portal
+
+
+def fault_middleware(portal: Portal, site: Site = SINGLE_ORIGIN) -> Middleware:
+    """The fault knobs on one origin (the state and the count of requests shared)."""
+    return Middleware(
+        FaultMiddleware,
+        state=portal.faults,
+        error_page=lambda kind: error_response(portal, kind, site),
+        counter=portal.requests,
+    )
+
+
+def closing_lifespan(portal: Portal) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan closing the portal's database when the server stops."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            store.close()
+            portal.store.close()
 
+    return lifespan
+
+
+PAGE_ERRORS: dict[Any, Callable[[Request, Exception], Any]] = {
+    CsrfRefused: _csrf_refused,
+    NotFound: _not_found,
+    HTTPException: _not_found,
+}
+
+
+def create_app(
+    options: SandboxOptions, *, health_token: str | None = None, reset: bool = False
+) -> Starlette:
+    """The single-origin sandbox app for these options (the database is opened, and seeded if
+    empty). Three origins: :func:`sandbox.origins.build_app`."""
+    portal = make_portal(options, health_token=health_token, reset=reset)
     app = Starlette(
         routes=_routes(),
-        middleware=[
-            Middleware(
-                FaultMiddleware,
-                state=faults,
-                error_page=lambda kind: _error_response(portal, kind),
-                counter=portal.requests,
-            ),
-            Middleware(SessionMiddleware, portal=portal),
-        ],
-        exception_handlers={
-            LoginNeeded: login_redirect,
-            CsrfRefused: _csrf_refused,
-            NotFound: _not_found,
-            HTTPException: _not_found,
-        },
-        lifespan=lifespan,
+        middleware=[fault_middleware(portal), Middleware(SessionMiddleware, portal=portal)],
+        exception_handlers={LoginNeeded: login_redirect, **PAGE_ERRORS},
+        lifespan=closing_lifespan(portal),
     )
     app.state.portal = portal
     return app

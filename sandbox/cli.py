@@ -10,6 +10,9 @@ restarting a server on the same folder keeps its state (the robot's resume tests
 ``--max-sessions-per-account N`` refuses a login of an account already holding N live sessions.
 ``--totp-secret BASE32`` enrols the ``--user`` account for authenticator codes (TOTP) instead of
 the e-mailed code (the admin interface, ``/_admin/totp``, enrols any account).
+``--origines 3`` serves the portal's three systems on three ports (the shell on ``--port``, the
+identity provider on ``--idp-port``, the invoicing application under ``/cpp`` on ``--cpp-port``;
+``sandbox/origins.py``) and prints the shell's address as the one to open.
 
 The help is all French, the built-in ``--help`` and usage line included, and a value the
 command line cannot use is refused with a French message (exit code 2).
@@ -34,7 +37,9 @@ from sandbox.settings import (
     OptionError,
     SandboxOptions,
     account_email,
+    origin_urls,
     parse_value,
+    user_origins,
 )
 
 HELP_TEXT = "Afficher cette aide et quitter."
@@ -204,7 +209,7 @@ class _AnnouncingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, options: SandboxOptions, url: str) -> None:
         super().__init__(config)
         self._options = options
-        self._url = url
+        self._url = url  # the single origin's, or the shell's
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets=sockets)
@@ -213,6 +218,10 @@ class _AnnouncingServer(uvicorn.Server):
                 f"Bac à sable Chorus Pro prêt : {self._url} — identifiant : "
                 f"{self._options.user} mot de passe : {self._options.password}"
             )
+            if self._options.origins == 3:
+                urls = origin_urls(self._options)
+                typer.echo(f"Fournisseur d'identité : {urls['idp']}")
+                typer.echo(f"Application de facturation : {urls['cpp']}/cpp/")
             accounts = self._options.accounts
             if accounts > 1:
                 last = account_email(self._options.user, accounts)
@@ -289,6 +298,28 @@ TotpSecret = Annotated[
 @app.command(cls=_FrenchCommand, rich_help_panel=COMMANDS_PANEL)
 def serve(
     port: Annotated[int | None, _int("Port d'écoute (0 : un port libre).", high=65535)] = None,
+    origins: Annotated[
+        int | None,
+        typer.Option(
+            "--origines",
+            help="1 : une seule origine ; 3 : le portail, le fournisseur d'identité et "
+            "l'application de facturation (/cpp/) sur trois ports.",
+            min=1,
+            max=3,
+            metavar=INTEGER,
+        ),
+    ] = None,
+    idp_port: Annotated[
+        int | None,
+        _int("Port du fournisseur d'identité avec --origines 3 (0 : un port libre).", high=65535),
+    ] = None,
+    cpp_port: Annotated[
+        int | None,
+        _int(
+            "Port de l'application de facturation avec --origines 3 (0 : un port libre).",
+            high=65535,
+        ),
+    ] = None,
     host: Annotated[str | None, _text("Adresse d'écoute (127.0.0.1 par défaut).")] = None,
     data: DataDir = None,
     seed: Seed = None,
@@ -343,6 +374,8 @@ def serve(
     raw = dict(locals())
     raw.pop("reset")
     raw["data_dir"] = raw.pop("data")
+    if raw["origins"] is None:
+        raw["origins"] = user_origins()  # the real portal's three, unless the env says
     try:
         options = _options(raw)
     except OptionError as exc:
@@ -350,22 +383,20 @@ def serve(
     # Plain French lines on stderr (the seed of the fault decisions, errors).
     logger.remove()
     logger.add(sys.stderr, level="INFO", format="{message}")
-    from sandbox.app import create_app
-    from sandbox.server import HEALTH_TOKEN_ENV, _bind
+    from sandbox.origins import build_app
+    from sandbox.server import HEALTH_TOKEN_ENV, bind_origins
 
     try:
         options.data_dir.mkdir(parents=True, exist_ok=True)
-        sock = _bind(options.host, options.port)
+        options, socks = bind_origins(options)
     except OSError as exc:
         raise _fail(f"impossible d'écouter sur {options.host}:{options.port} ({exc}).") from None
-    bound = sock.getsockname()[1]
-    options = options.replace(port=bound)
-    application = create_app(
+    application = build_app(
         options, health_token=os.environ.get(HEALTH_TOKEN_ENV) or None, reset=reset
     )
     config = uvicorn.Config(application, log_level="warning", access_log=False, lifespan="on")
-    server = _AnnouncingServer(config, options, f"http://{options.host}:{bound}")
-    server.run(sockets=[sock])
+    server = _AnnouncingServer(config, options, f"http://{options.host}:{options.port}")
+    server.run(sockets=socks)
 
 
 @app.command("seed", cls=_FrenchCommand, rich_help_panel=COMMANDS_PANEL)

@@ -48,6 +48,8 @@ EXEMPT_PREFIXES = ("/health", "/_admin", "/static")
 #: Paths a browser asks for by itself, never the portal's screens: not counted.
 BROWSER_OWN_PATHS = frozenset({"/favicon.ico", "/robots.txt"})
 BROWSER_OWN_PREFIXES = ("/.well-known/",)
+#: The invoicing application's prefix with three origins (:mod:`sandbox.origins`).
+APP_ROOT_CPP = "/cpp"
 _STREAMS = ("error", "popup", "jitter")
 
 
@@ -263,7 +265,8 @@ def request_kind(path: str, headers: Iterable[tuple[bytes, bytes]]) -> RequestKi
     ``headers``: the ASGI scope's (lower-case names). ``Sec-Fetch-Mode: navigate`` or a
     document ``Sec-Fetch-Dest`` is a page; ``Sec-Fetch-Dest: empty`` is ``fetch()`` or
     ``XMLHttpRequest``; any other destination (style, script, image, font…) is the browser's
-    own. Without those headers: ``/api/…`` or ``X-Fragment: 1`` is XHR, anything else a page.
+    own. Without those headers: ``/api/…`` (``/cpp/api/…``) or ``X-Fragment: 1`` is XHR,
+    anything else a page.
     """
     if is_exempt(path) or path in BROWSER_OWN_PATHS or path.startswith(BROWSER_OWN_PREFIXES):
         return None
@@ -281,6 +284,8 @@ def request_kind(path: str, headers: Iterable[tuple[bytes, bytes]]) -> RequestKi
         return "xhr"
     if dest:
         return None
+    if path.startswith(APP_ROOT_CPP + "/"):
+        path = path[len(APP_ROOT_CPP) :]  # its ``/cpp/api/…`` is the single origin's ``/api/…``
     if path.startswith("/api/") or fragment == b"1":
         return "xhr"
     return "documents"

@@ -152,6 +152,12 @@ class Session:
     window_closed: bool = False
     flashes: list[tuple[str, str]] = field(default_factory=list)
     served: int = 0  # requests served while logged in (the « expire after N requests » knob)
+    #: Three origins (:mod:`sandbox.origins`): what a pre-session waits for (an OpenID
+    #: Connect ``state``, a pending authorization request), kept when the id rotates.
+    pending: object = field(default=None, repr=False)
+    #: Three origins: the identity provider's session this one was born from (its logout
+    #: ends this one too).
+    idp_sid: str | None = field(default=None, repr=False)
 
     @property
     def logged_in(self) -> bool:
@@ -247,6 +253,7 @@ class SessionStore:
     def _rotate_locked(self, old: Session) -> Session:
         fresh = self._new_locked()
         fresh.flashes = list(old.flashes)
+        fresh.pending = old.pending
         self._sessions.pop(old.sid, None)
         return fresh
 
@@ -272,6 +279,7 @@ class SessionStore:
             fresh.email = email
             fresh.supplier_id = supplier_id
             fresh.otp = None
+            fresh.pending = None
             fresh.window_closed = False
             self._peaks[key] = max(self._peaks.get(key, 0), live + 1)
             return fresh
@@ -312,6 +320,15 @@ class SessionStore:
         with self._lock:
             self._sessions.pop(session.sid, None)
 
+    def drop_born_of(self, idp_sid: str) -> int:
+        """End every session born from the identity provider's session ``idp_sid`` (its
+        back-channel logout); returns how many."""
+        with self._lock:
+            ended = [sid for sid, s in self._sessions.items() if s.idp_sid == idp_sid]
+            for sid in ended:
+                del self._sessions[sid]
+            return len(ended)
+
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()
@@ -324,6 +341,68 @@ class SessionStore:
             count = len(self._sessions)
             self._sessions.clear()
             return count
+
+
+CODE_TTL_S = 60  # an authorization code's life (OpenID Connect: short, single use)
+
+
+@dataclass
+class Grant:
+    """What an authorization code stands for: a login of the identity provider's session
+    ``idp_sid``, for one client and one return address."""
+
+    client_id: str
+    redirect_uri: str
+    idp_sid: str = field(repr=False)
+    email: str
+    supplier_id: int
+    expires_at: float
+
+
+class AuthorizationCodes:
+    """The identity provider's authorization codes (three origins, :mod:`sandbox.origins`):
+    single use, short-lived, bound to the client and the return address they were issued
+    for."""
+
+    def __init__(self, clock: Clock = time.monotonic, ttl_s: float = CODE_TTL_S) -> None:
+        self._clock = clock
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._grants: dict[str, Grant] = {}
+
+    def issue(self, client_id: str, redirect_uri: str, session: Session) -> str:
+        """A fresh code for the logged-in identity provider's ``session``."""
+        assert session.email is not None and session.supplier_id is not None
+        code = secrets.token_urlsafe(32)
+        now = self._clock()
+        grant = Grant(
+            client_id,
+            redirect_uri,
+            session.sid,
+            session.email,
+            session.supplier_id,
+            now + self._ttl_s,
+        )
+        with self._lock:
+            for old in [c for c, g in self._grants.items() if g.expires_at < now]:
+                del self._grants[old]
+            self._grants[code] = grant
+        return code
+
+    def redeem(self, code: str, client_id: str, redirect_uri: str) -> Grant | None:
+        """The code's grant, once (the code is spent even when refused), or None: unknown,
+        expired, or issued for another client or return address."""
+        with self._lock:
+            grant = self._grants.pop(code, None)
+        if grant is None or self._clock() > grant.expires_at:
+            return None
+        if grant.client_id != client_id or grant.redirect_uri != redirect_uri:
+            return None
+        return grant
+
+    def clear(self) -> None:
+        with self._lock:
+            self._grants.clear()
 
 
 class LoginGuard:

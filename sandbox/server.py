@@ -10,6 +10,10 @@
         theirs = sandbox.invoices("REJETEE", compte=second)
         peak = sandbox.stats()["comptes"][second]["pic_sessions"]
 
+With ``SandboxOptions(origins=3)`` the server listens on three ports (shell, identity provider,
+invoicing application: ``sandbox.origins``); ``sandbox.url`` is the shell's, ``sandbox.origins``
+gives the three, and ``sandbox.http_client()`` logs in through them.
+
 Both modes wait until ``/health`` answers with this server's own token (a deadline loop, no
 fixed sleeps). An admin token is generated when the options have none, so the harness can
 always steer the server; so is the seed of the fault decisions, so that
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html
 import os
 import re
 import secrets
@@ -40,7 +45,7 @@ import httpx
 import uvicorn
 
 from sandbox.faults import Knobs, draw_fault_seed
-from sandbox.settings import ENV_PREFIX, SandboxOptions, account_email
+from sandbox.settings import ENV_PREFIX, SandboxOptions, account_email, origin_urls
 
 HEALTH_TOKEN_ENV = ENV_PREFIX + "HEALTH_TOKEN"
 
@@ -57,7 +62,12 @@ class PortalClient(httpx.Client):
 
 
 class RunningSandbox:
-    """A started sandbox: its URL, and helpers over its admin interface."""
+    """A started sandbox: its URL, and helpers over its admin interface.
+
+    ``url`` is the address to open: the single origin's, or with three origins the shell's
+    (``/health`` and ``/_admin`` answer there). ``origins`` gives the three
+    (``{"portail", "idp", "cpp"}``; with one origin, all three are ``url``).
+    """
 
     def __init__(
         self,
@@ -69,6 +79,11 @@ class RunningSandbox:
     ) -> None:
         self.url = url
         self.options = options
+        self.origins: dict[str, str] = (
+            origin_urls(options)
+            if options.origins == 3
+            else {"portail": url, "idp": url, "cpp": url}
+        )
         self.process = process
         self._stopper = stopper
         self._stopped = False
@@ -168,7 +183,14 @@ class RunningSandbox:
         self, *, login: bool = True, email: str | None = None, password: str | None = None
     ) -> PortalClient:
         """An HTTP client on the portal pages, logged in through the forms by default
-        (typing the one-time code from the Maildir when the account has one)."""
+        (typing the one-time code from the Maildir when the account has one).
+
+        With three origins the client goes through the three (the shell's « Se connecter »,
+        the provider's form, then « Facturation » from the shell's home page) and comes back
+        logged in to the invoicing application: its base URL is ``origins["cpp"] + "/cpp"``,
+        and absolute URLs reach any origin."""
+        if self.options.origins == 3:
+            return self._three_origin_client(login, email, password)
         client = PortalClient(base_url=self.url, follow_redirects=True, timeout=30.0)
         if not login:
             return client
@@ -189,6 +211,36 @@ class RunningSandbox:
         if page.url.path != "/accueil":
             client.close()
             raise RuntimeError(f"Connexion au bac à sable refusée ({page.url.path}).")
+        return client
+
+    def _three_origin_client(
+        self, login: bool, email: str | None, password: str | None
+    ) -> PortalClient:
+        shell, cpp = self.origins["portail"], self.origins["cpp"]
+        client = PortalClient(base_url=cpp + "/cpp", follow_redirects=True, timeout=30.0)
+        if not login:
+            return client
+        page = client.get(shell + "/login")
+        page = client.post(
+            form_action(page),
+            data={
+                "csrf": csrf_token(page.text),
+                "identifiant": email or self.options.user,
+                "mot_de_passe": password or self.options.password,
+            },
+        )
+        if 'name="code"' in page.text and str(page.url).startswith(self.origins["idp"]):
+            page = client.post(
+                form_action(page),
+                data={"csrf": csrf_token(page.text), "code": last_code(self.maildir)},
+            )
+        if str(page.url) != shell + "/aife_csm?id=aife_accueil":
+            client.close()
+            raise RuntimeError(f"Connexion au bac à sable refusée ({page.url}).")
+        page = client.get(cpp + "/cpp/facturation", headers={"Referer": shell + "/"})
+        if str(page.url) != cpp + "/cpp/facturation":
+            client.close()
+            raise RuntimeError(f"Entrée dans la facturation refusée ({page.url}).")
         return client
 
     def stop(self) -> None:
@@ -218,6 +270,14 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def form_action(page: httpx.Response) -> str:
+    """The absolute address the first POST form of ``page`` posts to."""
+    match = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    if match is None:
+        raise ValueError("no POST form on this page")
+    return str(page.url.join(html.unescape(match.group(1))))
+
+
 def last_code(maildir: Path) -> str:
     """The one-time code of the newest e-mail in the Maildir's ``new`` folder."""
     messages = sorted((maildir / "new").glob("*.eml"), key=lambda p: p.name)
@@ -244,6 +304,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     with _bind(host, 0) as sock:
         port: int = sock.getsockname()[1]
     return port
+
+
+def free_ports(host: str, count: int) -> list[int]:
+    """``count`` distinct free ports (bound together, then released)."""
+    socks = [_bind(host, 0) for _ in range(count)]
+    try:
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def _health_ok(url: str, token: str) -> bool:
@@ -287,26 +357,49 @@ def start_sandbox(
     return _start_process(options, token, timeout_s)
 
 
-def _start_thread(options: SandboxOptions, token: str, timeout_s: float) -> RunningSandbox:
-    from sandbox.app import create_app
+def bind_origins(options: SandboxOptions) -> tuple[SandboxOptions, list[socket.socket]]:
+    """Bind the server's sockets: one, or the three origins' (shell, provider, invoicing);
+    the options come back with the ports bound (a port 0 becomes a free one)."""
+    if options.origins != 3:
+        sock = _bind(options.host, options.port)
+        return options.replace(port=sock.getsockname()[1]), [sock]
+    socks: list[socket.socket] = []
+    try:
+        for port in (options.port, options.idp_port, options.cpp_port):
+            socks.append(_bind(options.host, port))
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    shell, idp, cpp = (sock.getsockname()[1] for sock in socks)
+    return options.replace(port=shell, idp_port=idp, cpp_port=cpp), socks
 
-    app = create_app(options, health_token=token)
-    sock = _bind(options.host, options.port)
-    port = sock.getsockname()[1]
-    options = options.replace(port=port)
+
+def _start_thread(options: SandboxOptions, token: str, timeout_s: float) -> RunningSandbox:
+    from sandbox.origins import build_app
+
+    options, socks = bind_origins(options)
+    port = options.port
+    try:
+        app = build_app(options, health_token=token)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
     config = uvicorn.Config(
         app, log_config=None, log_level="warning", access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"sandbox-{port}", daemon=True
+        target=server.run, kwargs={"sockets": socks}, name=f"sandbox-{port}", daemon=True
     )
     thread.start()
 
     def stopper() -> None:
         server.should_exit = True
         thread.join(timeout=10)
-        sock.close()
+        for sock in socks:
+            sock.close()
 
     url = f"http://{options.host}:{port}"
 
@@ -335,8 +428,11 @@ def option_env(options: SandboxOptions) -> dict[str, str]:
 
 
 def _start_process(options: SandboxOptions, token: str, timeout_s: float) -> RunningSandbox:
-    if options.port == 0:
-        options = options.replace(port=free_port(options.host))
+    # The ports are chosen here, so that the addresses are known before the server answers.
+    names = ("port", "idp_port", "cpp_port") if options.origins == 3 else ("port",)
+    wanted = [name for name in names if getattr(options, name) == 0]
+    ports = free_ports(options.host, len(wanted))
+    options = options.replace(**dict(zip(wanted, ports, strict=True)))
     env = {**os.environ, **option_env(options), HEALTH_TOKEN_ENV: token}
     log = (options.data_dir / "sandbox-server.log").open("ab")
     root = Path(__file__).resolve().parent.parent

@@ -16,6 +16,14 @@ same address with ``+k`` before the ``@`` (:func:`account_email`), all with ``pa
 ``max_sessions_per_account`` (``CHORUS_SANDBOX_MAX_SESSIONS_PER_ACCOUNT``, default 0: no
 limit) caps the live sessions of one account (a fault knob too).
 
+``origins`` (``CHORUS_SANDBOX_ORIGINS``, ``--origines``, 1 or 3) chooses between the single
+origin and the portal's three (shell, identity provider, invoicing application), with
+``idp_port`` and ``cpp_port`` (``CHORUS_SANDBOX_IDP_PORT``, ``CHORUS_SANDBOX_CPP_PORT``; 0: a
+free port) beside ``port`` (:mod:`sandbox.origins`). What users start when they say nothing
+— ``chorus-sandbox serve`` and the robot's embedded sandbox (``make demo``) — is the real
+portal's shape, :data:`USER_DEFAULT_ORIGINS`; the dataclass keeps 1, the layout most of the
+test suite drives (one origin: shorter to address in HTTP tests).
+
 ``totp_secret`` (``CHORUS_SANDBOX_TOTP_SECRET``, ``--totp-secret``, base32) enrols the ``user``
 account for authenticator codes (TOTP) instead of the e-mailed code: at start, and again after
 every reset. The admin interface enrols or unenrols any account (``/_admin/totp``).
@@ -46,13 +54,32 @@ class OptionError(ValueError):
     """An option has a value the sandbox cannot use (message in French)."""
 
 
+#: The layout of ``chorus-sandbox serve`` and of the robot's embedded sandbox when neither
+#: ``--origines`` nor ``CHORUS_SANDBOX_ORIGINS`` says otherwise: the real portal's three
+#: origins.
+USER_DEFAULT_ORIGINS = 3
+
+
+def user_origins(environ: Mapping[str, str] | None = None) -> int | None:
+    """:data:`USER_DEFAULT_ORIGINS` unless ``CHORUS_SANDBOX_ORIGINS`` is set (then None: the
+    environment decides)."""
+    env = os.environ if environ is None else environ
+    return None if (ENV_PREFIX + "ORIGINS") in env else USER_DEFAULT_ORIGINS
+
+
 @dataclass
 class SandboxOptions:
     """How a sandbox server runs: where its data lives, its seed, and its fault knobs."""
 
     data_dir: Path = field(default_factory=lambda: Path("sandbox-data"))
     host: str = "127.0.0.1"
-    port: int = 0
+    port: int = 0  # the single origin's, or the shell's (« portail ») with three origins
+    #: 1: one origin (the dataclass's default); 3: the portal's three systems on three ports
+    #: (:mod:`sandbox.origins`): the shell on ``port``, the identity provider on ``idp_port``,
+    #: the invoicing application (``/cpp/…``) on ``cpp_port`` (0: a free port).
+    origins: int = 1
+    idp_port: int = 0
+    cpp_port: int = 0
     seed: int = 0
     seed_suspended: int = 0  # suspended invoices not yet acknowledged, besides the seed's
     seed_recycle: int = 0  # invoices « À recycler », besides the seed's
@@ -86,8 +113,12 @@ class SandboxOptions:
 
     def validate(self) -> None:
         """Raise :class:`OptionError` when a value is out of range."""
-        if not 0 <= self.port <= 65535:
-            raise OptionError(f"Port invalide : {self.port} (attendu entre 0 et 65535).")
+        for name in ("port", "idp_port", "cpp_port"):
+            port = getattr(self, name)
+            if not 0 <= port <= 65535:
+                raise OptionError(f"Port invalide : {port} (attendu entre 0 et 65535).")
+        if self.origins not in (1, 3):
+            raise OptionError(f"L'option --origines doit valoir 1 ou 3 (reçu : {self.origins}).")
         for name in (
             "seed",
             "seed_suspended",
@@ -160,6 +191,17 @@ class SandboxOptions:
                 values[f.name] = parse_value(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def origin_urls(options: SandboxOptions) -> dict[str, str]:
+    """The three origins' addresses once their ports are bound: ``{"portail": shell,
+    "idp": identity provider, "cpp": invoicing application}`` (``http://host:port``)."""
+    host = options.host
+    return {
+        "portail": f"http://{host}:{options.port}",
+        "idp": f"http://{host}:{options.idp_port}",
+        "cpp": f"http://{host}:{options.cpp_port}",
+    }
 
 
 def account_email(user: str, number: int) -> str:

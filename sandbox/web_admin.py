@@ -15,10 +15,15 @@ Off (404) unless the server has an admin token; every call needs
     GET|POST /_admin/faults                      read / change knobs ({name: value})
     GET  /_admin/mail/last                       the last e-mail of the Maildir
     GET  /_admin/sessions                        every session id issued since the reset
-    POST /_admin/sessions/expire                 end every session now
+    POST /_admin/sessions/expire                 end every session now (three origins:
+                                                  the invoicing application's and the
+                                                  shell's)
+    POST /_admin/idp/expire                      three origins: end every session of the
+                                                  identity provider (alias …/idp/expirer)
     GET  /_admin/stats                           per account: live sessions now, and their
                                                   peak since the last reset; the documents
-                                                  and XHR served since then (``requetes``)
+                                                  and XHR served since then (``requetes``);
+                                                  three origins: ``sessions_par_origine``
     GET  /_admin/totp                            per account: enrolled for authenticator
                                                   codes or not, the periods it logged in with
     POST /_admin/totp                            {"compte", "secret"?}: enrol an account (a
@@ -297,13 +302,24 @@ async def last_mail(request: Request) -> Response:
 
 
 async def sessions_issued(request: Request) -> Response:
-    """Every session id issued since the last reset (secret-leak tests look for them)."""
-    return JSONResponse({"issued": list(portal_of(request).sessions.issued)})
+    """Every session id issued since the last reset (secret-leak tests look for them; with
+    three origins, every origin's)."""
+    portal = portal_of(request)
+    return JSONResponse({"issued": [sid for store in portal.stores for sid in store.issued]})
 
 
 async def expire_sessions(request: Request) -> Response:
-    """End every session now: the next request of each browser must log in again."""
-    return JSONResponse({"expired": portal_of(request).sessions.expire_all()})
+    """End every session now: the next request of each browser must log in again (with three
+    origins: the invoicing application's and the shell's; the identity provider's stay)."""
+    portal = portal_of(request)
+    expired = portal.sessions.expire_all() + portal.shell_sessions.expire_all()
+    return JSONResponse({"expired": expired})
+
+
+async def expire_idp_sessions(request: Request) -> Response:
+    """Three origins: end every session of the identity provider (the next entry needs the
+    login form again); the shell's and the invoicing application's live on."""
+    return JSONResponse({"expired": portal_of(request).idp_sessions.expire_all()})
 
 
 async def stats(request: Request) -> Response:
@@ -327,13 +343,18 @@ async def stats(request: Request) -> Response:
         }
         for name in names
     }
-    return JSONResponse(
-        {
-            "comptes": comptes,
-            "max_sessions_per_account": knobs.max_sessions_per_account,
-            "requetes": portal.requests.counts(),
+    body: dict[str, Any] = {
+        "comptes": comptes,
+        "max_sessions_per_account": knobs.max_sessions_per_account,
+        "requetes": portal.requests.counts(),
+    }
+    if portal.options.origins == 3:
+        body["sessions_par_origine"] = {
+            "portail": sum(portal.shell_sessions.live_counts().values()),
+            "idp": sum(portal.idp_sessions.live_counts().values()),
+            "cpp": sum(live.values()),
         }
-    )
+    return JSONResponse(body)
 
 
 async def totp_accounts(request: Request) -> Response:
@@ -402,6 +423,8 @@ def routes() -> list[BaseRoute]:
         Route("/_admin/mail/last", guarded(last_mail), methods=["GET"]),
         Route("/_admin/sessions", guarded(sessions_issued), methods=["GET"]),
         Route("/_admin/sessions/expire", guarded(expire_sessions), methods=["POST"]),
+        Route("/_admin/idp/expire", guarded(expire_idp_sessions), methods=["POST"]),
+        Route("/_admin/idp/expirer", guarded(expire_idp_sessions), methods=["POST"]),
         Route("/_admin/stats", guarded(stats), methods=["GET"]),
         Route("/_admin/totp", guarded(totp_accounts), methods=["GET"]),
         Route("/_admin/totp", guarded(enrol_totp), methods=["POST"]),

@@ -11,17 +11,25 @@ With the ``max_sessions_per_account`` knob set, a login of an account that alrea
 many live sessions (:mod:`sandbox.security`) is refused with :data:`TOO_MANY_SESSIONS`
 **[assumed]** on the login form: checked after the password (no code is sent then) and again,
 atomically with the login itself, after the one-time code. A logout frees the slot.
+
+The rules live in :class:`LoginFlow`'s functions (:func:`password_submit`, :func:`code_submit`),
+shared by the single origin's ``/connexion`` and the identity provider of the three origins
+(:mod:`sandbox.web_idp`), which only differ in their addresses and in what a complete login
+does.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.model import User
 from sandbox.security import (
     OTP_TTL_S,
     OtpCheck,
@@ -39,6 +47,8 @@ from sandbox.web_common import (
     ensure_session,
     portal_of,
     render,
+    set_session,
+    store_of,
 )
 
 WRONG_CREDENTIALS = "Identifiant ou mot de passe incorrect."
@@ -61,23 +71,48 @@ async def public_page(request: Request) -> Response:
     return render(request, "public.html")
 
 
-async def login_form(request: Request) -> Response:
-    session = current_session(request)
-    if session is not None and session.logged_in:
-        return RedirectResponse("/accueil", status_code=303)
-    ensure_session(request)
-    return render(request, "login.html", {"error": None, "identifiant": ""})
+Finish = Callable[[Request, Portal, Session, User], Response | None]
 
 
-async def login_submit(request: Request) -> Response:
+@dataclass(frozen=True)
+class LoginFlow:
+    """One login form and its second step: where they live, and what a complete login does.
+
+    The single origin's (:data:`SINGLE_ORIGIN_LOGIN`: ``/connexion``, a session of the
+    portal) and the identity provider's (:mod:`sandbox.web_idp`) share every rule here
+    (lockout, second factor, session cap); ``finish`` logs the account in and answers, or
+    returns None when the account is at its session cap.
+    """
+
+    form_path: str  # GET: the form; POST: the password
+    code_path: str  # GET: the second step's page; POST: the code
+    finish: Finish
+
+
+def login_page(
+    request: Request, flow: LoginFlow, error: str | None = None, identifiant: str = ""
+) -> Response:
+    """The login form (``error``: its alert)."""
+    context = {"error": error, "identifiant": identifiant, "form_action": flow.form_path}
+    return render(request, "login.html", context, status_code=200)
+
+
+def back_to_form(flow: LoginFlow, session: Session, message: str) -> Response:
+    """The login form again, with ``message`` as an alert (the login under way forgotten)."""
+    session.otp = None
+    session.flash("alert", message)
+    return RedirectResponse(flow.form_path, status_code=303)
+
+
+async def password_submit(request: Request, flow: LoginFlow) -> Response:
+    """The password step: lockout, credentials, then the second factor or the login."""
     session, form = await checked_form(request)
     portal = portal_of(request)
     email = str(form.get("identifiant", "")).strip()
     password = str(form.get("mot_de_passe", ""))
 
     def refuse(message: str) -> Response:
-        context = {"error": message, "identifiant": email}
-        return render(request, "login.html", context, status_code=200)
+        return login_page(request, flow, message, email)
 
     if not email or portal.guard.is_locked(email):
         return refuse(LOCKED if email else WRONG_CREDENTIALS)
@@ -89,30 +124,30 @@ async def login_submit(request: Request) -> Response:
     totp_secret = totp_secret_of(portal, user.email)
     if totp_secret is not None:
         # The failures are cleared by the code, not by the password alone (module docstring).
-        if _at_cap(portal, user.email, session):
+        if at_session_cap(portal, user.email, session):
             return refuse(TOO_MANY_SESSIONS)
-        fresh = portal.sessions.rotate(session)
-        request.scope["state"]["session"] = fresh
+        fresh = store_of(request).rotate(session)
+        set_session(request, fresh)
         fresh.otp = TotpChallenge(user.email, portal.sessions.now() + OTP_TTL_S)
-        return RedirectResponse("/connexion/code", status_code=303)
+        return RedirectResponse(flow.code_path, status_code=303)
     portal.guard.success(email)
     if user.otp:
-        if _at_cap(portal, user.email, session):
+        if at_session_cap(portal, user.email, session):
             return refuse(TOO_MANY_SESSIONS)
-        fresh = portal.sessions.rotate(session)
-        request.scope["state"]["session"] = fresh
+        fresh = store_of(request).rotate(session)
+        set_session(request, fresh)
         challenge = new_otp(user.email, portal.sessions.now())
         portal.maildir.deliver(otp_message(user.email, challenge.code))
         fresh.otp = challenge
-        return RedirectResponse("/connexion/code", status_code=303)
-    if not _log_in(request, portal, session, user.email, user.supplier_id):
-        return refuse(TOO_MANY_SESSIONS)
-    return RedirectResponse("/accueil", status_code=303)
+        return RedirectResponse(flow.code_path, status_code=303)
+    answer = flow.finish(request, portal, session, user)
+    return refuse(TOO_MANY_SESSIONS) if answer is None else answer
 
 
-def _at_cap(portal: Portal, email: str, session: Session) -> bool:
-    """Whether the account already holds as many live sessions as the knob allows (a
-    pre-check: :func:`_log_in` decides, under the session store's lock)."""
+def at_session_cap(portal: Portal, email: str, session: Session) -> bool:
+    """Whether the account already holds as many live (work) sessions as the knob allows (a
+    pre-check: :func:`_log_in`, or the invoicing application with three origins, decides
+    under the session store's lock)."""
     knobs = portal.faults.knobs
     if knobs.max_sessions_per_account <= 0:
         return False
@@ -129,8 +164,19 @@ def _log_in(
     request: Request, portal: Portal, session: Session, email: str, supplier_id: int
 ) -> bool:
     """Log in on a fresh session (rotated), unless the account is at its session cap."""
+    fresh = admit_work_session(portal, session, email, supplier_id)
+    if fresh is None:
+        return False
+    set_session(request, fresh)
+    return True
+
+
+def admit_work_session(
+    portal: Portal, session: Session, email: str, supplier_id: int
+) -> Session | None:
+    """A work session for ``email`` replacing ``session`` (rotated), or None at the cap."""
     knobs = portal.faults.knobs
-    fresh = portal.sessions.admit(
+    return portal.sessions.admit(
         session,
         email,
         supplier_id,
@@ -138,22 +184,47 @@ def _log_in(
         idle_s=knobs.session_idle_s,
         max_requests=knobs.session_max_requests,
     )
-    if fresh is None:
-        return False
-    request.scope["state"]["session"] = fresh
-    return True
+
+
+def _single_origin_finish(
+    request: Request, portal: Portal, session: Session, user: User
+) -> Response | None:
+    if not _log_in(request, portal, session, user.email, user.supplier_id):
+        return None
+    return RedirectResponse("/accueil", status_code=303)
+
+
+SINGLE_ORIGIN_LOGIN = LoginFlow("/connexion", "/connexion/code", _single_origin_finish)
+
+
+async def login_form(request: Request) -> Response:
+    session = current_session(request)
+    if session is not None and session.logged_in:
+        return RedirectResponse("/accueil", status_code=303)
+    ensure_session(request)
+    return login_page(request, SINGLE_ORIGIN_LOGIN)
+
+
+async def login_submit(request: Request) -> Response:
+    return await password_submit(request, SINGLE_ORIGIN_LOGIN)
+
+
+def code_page(request: Request, flow: LoginFlow) -> Response:
+    """The second step's page, or the login form when no login is under way."""
+    session = current_session(request)
+    if session is None or session.otp is None:
+        return RedirectResponse(flow.form_path, status_code=303)
+    return _otp_page(request, flow, session, None)
+
+
+def _otp_page(request: Request, flow: LoginFlow, session: Session, error: str | None) -> Response:
+    totp = isinstance(session.otp, TotpChallenge)
+    context = {"error": error, "totp": totp, "form_action": flow.code_path}
+    return render(request, "otp.html", context)
 
 
 async def otp_form(request: Request) -> Response:
-    session = current_session(request)
-    if session is None or session.otp is None:
-        return RedirectResponse("/connexion", status_code=303)
-    return _otp_page(request, session, None)
-
-
-def _otp_page(request: Request, session: Session, error: str | None) -> Response:
-    totp = isinstance(session.otp, TotpChallenge)
-    return render(request, "otp.html", {"error": error, "totp": totp})
+    return code_page(request, SINGLE_ORIGIN_LOGIN)
 
 
 def totp_secret_of(portal: Portal, email: str) -> str | None:
@@ -167,60 +238,58 @@ def totp_secret_of(portal: Portal, email: str) -> str | None:
     return None
 
 
-async def otp_submit(request: Request) -> Response:
+async def code_submit(request: Request, flow: LoginFlow) -> Response:
+    """The second step: the e-mailed code, or the authenticator's."""
     session, form = await checked_form(request)
     portal = portal_of(request)
     challenge = session.otp
     if challenge is None:
-        return RedirectResponse("/connexion", status_code=303)
+        return RedirectResponse(flow.form_path, status_code=303)
     if isinstance(challenge, TotpChallenge):
-        return await _totp_submit(request, session, challenge, str(form.get("code", "")))
+        return await _totp_submit(request, flow, session, challenge, str(form.get("code", "")))
     result = challenge.check(str(form.get("code", "")), portal.sessions.now())
     if result is OtpCheck.EXPIRED:
-        session.otp = None
-        session.flash("alert", EXPIRED_CODE)
-        return RedirectResponse("/connexion", status_code=303)
+        return back_to_form(flow, session, EXPIRED_CODE)
     if result is OtpCheck.WRONG:
-        return _otp_page(request, session, WRONG_CODE)
-    return _complete_login(request, portal, session, challenge.email)
+        return _otp_page(request, flow, session, WRONG_CODE)
+    return _complete_login(request, flow, portal, session, challenge.email)
+
+
+async def otp_submit(request: Request) -> Response:
+    return await code_submit(request, SINGLE_ORIGIN_LOGIN)
 
 
 async def _totp_submit(
-    request: Request, session: Session, challenge: TotpChallenge, typed: str
+    request: Request, flow: LoginFlow, session: Session, challenge: TotpChallenge, typed: str
 ) -> Response:
     """Check an authenticator code: right, current (± one period) and not used before."""
     portal = portal_of(request)
     email = challenge.email
     secret = totp_secret_of(portal, email)
-
-    def back_to_login(message: str) -> Response:
-        session.otp = None
-        session.flash("alert", message)
-        return RedirectResponse("/connexion", status_code=303)
-
     if portal.guard.is_locked(email):
-        return back_to_login(LOCKED)
+        return back_to_form(flow, session, LOCKED)
     if secret is None or challenge.expired(portal.sessions.now()):
-        return back_to_login(EXPIRED_CODE)  # unenrolled meanwhile, or too late
+        return back_to_form(flow, session, EXPIRED_CODE)  # unenrolled meanwhile, or too late
     step = totp_step(secret, typed, time.time())
     if step is None or not portal.store.use_totp_step(email, step):
         if portal.guard.failure(email):
-            return back_to_login(LOCKED)
-        return _otp_page(request, session, WRONG_CODE if step is None else REUSED_CODE)
+            return back_to_form(flow, session, LOCKED)
+        return _otp_page(request, flow, session, WRONG_CODE if step is None else REUSED_CODE)
     portal.guard.success(email)
-    return _complete_login(request, portal, session, email)
+    return _complete_login(request, flow, portal, session, email)
 
 
-def _complete_login(request: Request, portal: Portal, session: Session, email: str) -> Response:
+def _complete_login(
+    request: Request, flow: LoginFlow, portal: Portal, session: Session, email: str
+) -> Response:
     """The second factor passed: log in, unless the account reached its session cap."""
     user = portal.store.get_user(email)
     if user is None:
-        return RedirectResponse("/connexion", status_code=303)
-    if not _log_in(request, portal, session, user.email, user.supplier_id):
-        session.otp = None
-        session.flash("alert", TOO_MANY_SESSIONS)
-        return RedirectResponse("/connexion", status_code=303)
-    return RedirectResponse("/accueil", status_code=303)
+        return RedirectResponse(flow.form_path, status_code=303)
+    answer = flow.finish(request, portal, session, user)
+    if answer is None:
+        return back_to_form(flow, session, TOO_MANY_SESSIONS)
+    return answer
 
 
 async def logout(request: Request) -> Response:

@@ -22,7 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sandbox import fmt
 from sandbox.faults import FaultState, RequestCounter, is_exempt
 from sandbox.model import STATUS_LABELS
-from sandbox.security import SESSION_COOKIE, LoginGuard, Maildir, Session, SessionStore
+from sandbox.security import (
+    SESSION_COOKIE,
+    AuthorizationCodes,
+    LoginGuard,
+    Maildir,
+    Session,
+    SessionStore,
+)
 from sandbox.seed import seed
 from sandbox.settings import SandboxOptions
 from sandbox.store import Store
@@ -32,6 +39,50 @@ STATIC = Path(__file__).parent / "static"
 
 EXPIRED_MESSAGE = "Votre session a expiré. Veuillez vous reconnecter."
 PAGE_SIZES = (10, 20, 50)  # [assumed] rows per page offered by the lists
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the pages of one origin link to. The single origin's are its own paths; with
+    three origins (:mod:`sandbox.origins`) the shell and the invoicing application link to
+    each other with absolute addresses. Templates read them as ``app_root``, ``home_url``,
+    ``public_url``, ``logout_url``, ``window_url``, ``login_url`` and extend ``layout``."""
+
+    #: Prefix of the invoicing screens' addresses as this origin's pages write them: "" (one
+    #: origin), "/cpp" (the invoicing application), "http://…:C/cpp" (the shell).
+    app_root: str = ""
+    home_url: str = "/accueil"
+    public_url: str = "/"
+    login_url: str = "/connexion"
+    logout_url: str = "/deconnexion"
+    window_url: str = "/accueil/fenetre"
+    layout: str = "base.html"
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "app_root": self.app_root,
+            "home_url": self.home_url,
+            "public_url": self.public_url,
+            "login_url": self.login_url,
+            "logout_url": self.logout_url,
+            "window_url": self.window_url,
+            "layout": self.layout,
+        }
+
+
+SINGLE_ORIGIN = Site()
+
+
+def site_of(request: Request) -> Site:
+    """The :class:`Site` of the origin serving ``request``."""
+    site: Site = getattr(request.app.state, "site", SINGLE_ORIGIN)
+    return site
+
+
+def redirect(request: Request, path: str) -> RedirectResponse:
+    """303 to one of the invoicing screens (``path`` as in the single origin: ``/facturation``),
+    under this origin's prefix."""
+    return RedirectResponse(site_of(request).app_root + path, status_code=303)
 
 
 @dataclass
@@ -48,6 +99,18 @@ class Portal:
     env: jinja2.Environment
     #: Documents and XHR answered since the last reset (counted by ``FaultMiddleware``).
     requests: RequestCounter = field(default_factory=RequestCounter)
+    #: Three origins (:mod:`sandbox.origins`; empty with one): the shell's sessions, the
+    #: identity provider's sessions, its logins under way and its authorization codes.
+    #: ``sessions`` are then the invoicing application's (the work sessions).
+    shell_sessions: SessionStore = field(default_factory=SessionStore)
+    idp_sessions: SessionStore = field(default_factory=SessionStore)
+    idp_logins: SessionStore = field(default_factory=SessionStore)
+    codes: AuthorizationCodes = field(default_factory=AuthorizationCodes)
+
+    @property
+    def stores(self) -> tuple[SessionStore, ...]:
+        """Every session store: the work sessions first."""
+        return (self.sessions, self.shell_sessions, self.idp_sessions, self.idp_logins)
 
     def reseed(
         self,
@@ -75,7 +138,9 @@ class Portal:
             otp=otp,
             accounts=accounts,
         )
-        self.sessions.clear()
+        for store in self.stores:
+            store.clear()
+        self.codes.clear()
         self.guard.clear()
         self.maildir.clear()
         self.requests.clear()
@@ -159,11 +224,17 @@ def set_session(request: Request, session: Session | None) -> None:
     request.scope.setdefault("state", {})["session"] = session
 
 
+def store_of(request: Request) -> SessionStore:
+    """The session store of the origin serving ``request`` (one origin: ``portal.sessions``)."""
+    store: SessionStore | None = request.scope.setdefault("state", {}).get("session_store")
+    return store if store is not None else portal_of(request).sessions
+
+
 def ensure_session(request: Request) -> Session:
     """The request's session, a new anonymous one when it has none."""
     session = current_session(request)
     if session is None:
-        session = portal_of(request).sessions.new()
+        session = store_of(request).new()
         set_session(request, session)
     return session
 
@@ -187,32 +258,55 @@ def login_redirect(request: Request, exc: Exception) -> Response:
 
 
 class SessionMiddleware:
-    """Loads the server-side session named by the cookie; sets or clears the cookie after."""
+    """Loads the server-side session named by the cookie; sets or clears the cookie after.
 
-    def __init__(self, app: ASGIApp, portal: Portal) -> None:
+    By default the single origin's: cookie ``chorus_session`` on ``/``, ``portal.sessions``,
+    whose logged-in sessions expire as the knobs say (``expiring``). The three origins
+    (:mod:`sandbox.origins`) give each its cookie, path and store.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        portal: Portal,
+        *,
+        cookie: str = SESSION_COOKIE,
+        path: str = "/",
+        store: SessionStore | None = None,
+        expiring: bool = True,
+    ) -> None:
         self.app = app
         self.portal = portal
+        self.cookie = cookie
+        self.path = path
+        self.store = store if store is not None else portal.sessions
+        self.expiring = expiring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_exempt(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        sid = Request(scope).cookies.get(SESSION_COOKIE)
+        sid = Request(scope).cookies.get(self.cookie)
         knobs = self.portal.faults.knobs
-        session, expired = self.portal.sessions.get(
-            sid, idle_s=knobs.session_idle_s, max_requests=knobs.session_max_requests
-        )
+        if self.expiring:
+            session, expired = self.store.get(
+                sid, idle_s=knobs.session_idle_s, max_requests=knobs.session_max_requests
+            )
+        else:
+            session, expired = self.store.get(sid)
         state = scope.setdefault("state", {})
         state["session"], state["session_expired"] = session, expired
+        state["session_store"] = self.store
+        attributes = f"Path={self.path}; HttpOnly; SameSite=Lax"
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 now: Session | None = state.get("session")
                 cookie = None
                 if now is not None and now.sid != sid:
-                    cookie = f"{SESSION_COOKIE}={now.sid}; Path=/; HttpOnly; SameSite=Lax"
+                    cookie = f"{self.cookie}={now.sid}; {attributes}"
                 elif now is None and sid:
-                    cookie = f"{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+                    cookie = f"{self.cookie}=; {attributes}; Max-Age=0"
                 if cookie is not None:
                     headers = list(message.get("headers", []))
                     headers.append((b"set-cookie", cookie.encode("latin-1")))
@@ -264,9 +358,14 @@ def render(
     portal = portal_of(request)
     session = current_session(request)
     fragment = template.startswith("_")
+    site = site_of(request)
+    path = request.url.path
+    if site.app_root.startswith("/") and path.startswith(site.app_root + "/"):
+        path = path[len(site.app_root) :]  # as the single origin's pages see it
     base: dict[str, Any] = {
+        **site.context(),
         "request": request,
-        "path": request.url.path,
+        "path": path,
         "session": session,
         "user_email": session.email if session is not None else None,
         "csrf": session.csrf if session is not None else "",
@@ -279,9 +378,12 @@ def render(
     return HTMLResponse(html, status_code=status_code, headers={"cache-control": "no-store"})
 
 
-def render_plain(portal: Portal, template: str, context: dict[str, Any]) -> str:
+def render_plain(
+    portal: Portal, template: str, context: dict[str, Any], site: Site = SINGLE_ORIGIN
+) -> str:
     """Render a page outside any request (error pages of the fault middleware)."""
     base: dict[str, Any] = {
+        **site.context(),
         "path": "",
         "session": None,
         "user_email": None,

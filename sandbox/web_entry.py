@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox import fmt
@@ -36,6 +36,7 @@ from sandbox.web_common import (
     error_list,
     logged_in,
     portal_of,
+    redirect,
     render,
     uploaded_files,
 )
@@ -175,7 +176,7 @@ async def entry_submit(request: Request) -> Response:
     else:
         message = f"Le brouillon de la facture {invoice.numero} a été enregistré."
     session.flash("status", message)
-    return RedirectResponse(invoice_path(invoice.id), status_code=303)
+    return redirect(request, invoice_path(invoice.id))
 
 
 async def structure_lookup(request: Request) -> Response:

@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox import fmt
@@ -39,7 +39,9 @@ from sandbox.web_common import (
     checked_form,
     current_session,
     error_list,
+    redirect,
     render,
+    site_of,
     uploaded_files,
 )
 from sandbox.web_invoice import invoice_path, owned_invoice
@@ -64,12 +66,12 @@ def _back(request: Request, inv: Invoice, message: str) -> Response:
     session = current_session(request)
     if session is not None:
         session.flash("alert", message)
-    return RedirectResponse(invoice_path(inv.id), status_code=303)
+    return redirect(request, invoice_path(inv.id))
 
 
-def _done(session: Session, inv: Invoice, message: str) -> Response:
+def _done(request: Request, session: Session, inv: Invoice, message: str) -> Response:
     session.flash("status", message)
-    return RedirectResponse(invoice_path(inv.id), status_code=303)
+    return redirect(request, invoice_path(inv.id))
 
 
 # --- « Compléter » ------------------------------------------------------------------------
@@ -81,7 +83,7 @@ def _render_completion(
     context: dict[str, Any] = {
         "inv": inv,
         "current": "",
-        "action": completion_path(inv.id),
+        "action": site_of(request).app_root + completion_path(inv.id),
         "form": {"commentaire": commentaire},
         "errors": errors,
         "error_list": error_list(errors),
@@ -119,7 +121,7 @@ async def completion_submit(request: Request) -> Response:
         )
     except RuleViolation as exc:  # its status changed meanwhile
         return _back(request, inv, exc.message)
-    return _done(session, done, COMPLETED.format(numero=done.numero))
+    return _done(request, session, done, COMPLETED.format(numero=done.numero))
 
 
 # --- « Recycler » -------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def _render_recycling(
     context: dict[str, Any] = {
         "inv": inv,
         "current": "",
-        "action": recycling_path(inv.id),
+        "action": site_of(request).app_root + recycling_path(inv.id),
         "form": values,
         "errors": errors,
         "error_list": error_list(errors),
@@ -194,7 +196,7 @@ async def recycling_submit(request: Request) -> Response:
         )
     except RuleViolation as exc:  # its status changed meanwhile
         return _back(request, inv, exc.message)
-    return _done(session, done, RECYCLED.format(numero=done.numero))
+    return _done(request, session, done, RECYCLED.format(numero=done.numero))
 
 
 def routes() -> list[BaseRoute]:

@@ -11,7 +11,15 @@ from starlette.routing import BaseRoute, Route
 from sandbox import fmt
 from sandbox.model import Invoice, User
 from sandbox.store import NotFound
-from sandbox.web_common import Portal, checked_form, logged_in, portal_of, render
+from sandbox.web_common import (
+    Portal,
+    checked_form,
+    logged_in,
+    portal_of,
+    redirect,
+    render,
+    site_of,
+)
 
 #: [assumed] after this long, acknowledging the listed rejections is compulsory.
 COMPULSORY_AFTER = timedelta(days=7)
@@ -63,23 +71,27 @@ async def window_action(request: Request) -> Response:
     if action == "fermer":
         if not is_compulsory(pending):
             session.window_closed = True
-        return RedirectResponse("/accueil", status_code=303)
+        return _home(request)
     if action == "tout":
         ids = [inv.id for inv in pending]
     else:
         ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
         if not ids:
             session.flash("alert", NOTHING_SELECTED)
-            return RedirectResponse("/accueil", status_code=303)
+            return _home(request)
     try:
         done = portal.store.acknowledge(session.supplier_id, ids, user)
     except NotFound as exc:
         session.flash("alert", str(exc))
-        return RedirectResponse("/accueil", status_code=303)
+        return _home(request)
     session.flash("status", f"{len(done)} facture(s) acquittée(s).")
     if action == "tout":
         session.window_closed = True
-    return RedirectResponse("/accueil", status_code=303)
+    return _home(request)
+
+
+def _home(request: Request) -> Response:
+    return RedirectResponse(site_of(request).home_url, status_code=303)
 
 
 async def facturation(request: Request) -> Response:
@@ -93,13 +105,17 @@ async def unavailable_space(request: Request) -> Response:
     return render(
         request,
         "unavailable_space.html",
-        {"title": name, "back_href": "/accueil", "back_label": "Retour à l'accueil"},
+        {
+            "title": name,
+            "back_href": site_of(request).home_url,
+            "back_label": "Retour à l'accueil",
+        },
     )
 
 
 async def space_root(request: Request) -> Response:
     logged_in(request)
-    return RedirectResponse("/factures-emises/synthese", status_code=303)
+    return redirect(request, "/factures-emises/synthese")
 
 
 async def deposit_page(request: Request) -> Response:
@@ -111,6 +127,13 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/accueil", home, methods=["GET"]),
         Route("/accueil/fenetre", window_action, methods=["POST"]),
+        *domain_routes(),
+    ]
+
+
+def domain_routes() -> list[BaseRoute]:
+    """The « Facturation » domain's pages (the invoicing application's, with three origins)."""
+    return [
         Route("/facturation", facturation, methods=["GET"]),
         Route("/indisponible", unavailable_space, methods=["GET"]),
         Route("/factures-emises", space_root, methods=["GET"]),

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox import fmt
 from sandbox.model import CADRES, MODES_PAIEMENT, TYPES_FACTURE, TYPES_TVA, Invoice, Status
 from sandbox.store import NotFound, completion_refusal, recycling_refusal
-from sandbox.web_common import Portal, checked_form, logged_in, portal_of, render
+from sandbox.web_common import Portal, checked_form, logged_in, portal_of, redirect, render
 from sandbox.web_home import current_user
 
 
@@ -122,7 +122,7 @@ async def acknowledge(request: Request) -> Response:
         session.flash("status", f"La facture {inv.numero} a été acquittée.")
     else:
         session.flash("alert", f"La facture {inv.numero} n'est pas à acquitter.")
-    return RedirectResponse(invoice_path(inv.id), status_code=303)
+    return redirect(request, invoice_path(inv.id))
 
 
 def routes() -> list[BaseRoute]:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.model import STATUS_LABELS, Status
@@ -24,7 +24,9 @@ from sandbox.web_common import (
     page_params,
     portal_of,
     query_with,
+    redirect,
     render,
+    site_of,
 )
 from sandbox.web_home import NOTHING_SELECTED, current_user
 
@@ -38,7 +40,7 @@ def _list_context(request: Request, result: PageResult, base_path: str) -> dict[
     ]
     return {
         "result": result,
-        "base_path": base_path,
+        "base_path": site_of(request).app_root + base_path,
         "keep": keep,
         "page_sizes": PAGE_SIZES,
         "page_link": lambda page: query_with(request, page=page, taille=result.size),
@@ -83,13 +85,13 @@ async def process_rejection(request: Request) -> Response:
     ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
     if not ids:
         session.flash("alert", NOTHING_SELECTED)
-        return RedirectResponse(back, status_code=303)
+        return redirect(request, back)
     user = current_user(portal, session.email)
     try:
         result = portal.store.process_rejection(session.supplier_id, ids, user)
     except NotFound as exc:
         session.flash("alert", str(exc))
-        return RedirectResponse(back, status_code=303)
+        return redirect(request, back)
     for invoice in result.processed:
         session.flash("status", f"Le rejet de la facture {invoice.numero} a été traité.")
     for invoice, reason in result.refused:
@@ -98,7 +100,7 @@ async def process_rejection(request: Request) -> Response:
         else:
             message = f"La facture {invoice.numero} n'est pas rejetée."
         session.flash("alert", message)
-    return RedirectResponse(back, status_code=303)
+    return redirect(request, back)
 
 
 def _date_param(request: Request, name: str, label: str, errors: list[str]) -> date | None:

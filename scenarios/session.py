@@ -46,9 +46,12 @@ def login(
     """Open ``base_url``, « Se connecter », type the credentials, and the one-time code.
 
     ``otp(since)`` must return the code the portal sent after ``since`` (the instant just
-    before the password was submitted). Leaves the page on « Accueil », with the rejection
-    window as the portal shows it. Raises BusinessError for wrong credentials or a locked
-    account (the portal's message), PortalError otherwise. Never puts a secret in a message.
+    before the password was submitted). When the invoicing application lives on another
+    origin (the real portal), it is entered once, so that its session cookie is born here,
+    in the login context (and registered as a secret). Leaves the page on « Accueil », with
+    the rejection window as the portal shows it. Raises BusinessError for wrong credentials
+    or a locked account (the portal's message), PortalError otherwise. Never puts a secret in
+    a message.
     """
     try:
         form = LoginPage(page)
@@ -65,7 +68,9 @@ def login(
                     "CHORUS_OTP_TOTP_SECRET)."
                 )
             OtpPage(page).submit(otp(since))
-        Navigator(page, base_url).remember_home()
+        navigator = Navigator(page, base_url)
+        navigator.remember_home()
+        navigator.enter_application()
     except FormRejected as exc:
         said = exc.messages
         if any(alert in message for message in said for alert in CREDENTIAL_ALERTS):

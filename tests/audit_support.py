@@ -322,3 +322,17 @@ def local_tsa(folder: Path) -> Iterator[LocalTsa]:
 
 def openssl_available() -> bool:
     return shutil.which("openssl") is not None
+
+
+def texts_of(folder: Path) -> Iterator[tuple[str, bytes]]:
+    """Every file under ``folder`` as (name, bytes), each member of a ZIP (a Playwright
+    trace) on its own as ``archive:member``: what a leak test searches."""
+    for file in folder.rglob("*"):
+        if not file.is_file():
+            continue
+        if file.suffix == ".zip":
+            with zipfile.ZipFile(file) as archive:
+                for member in archive.namelist():
+                    yield f"{file.name}:{member}", archive.read(member)
+        else:
+            yield file.name, file.read_bytes()

@@ -448,9 +448,10 @@ def check_portal(
     configure_logging(None, verbose=verbose)
     folder = config.output_dir / f"check-portal-{datetime.now(PARIS):%Y%m%d-%H%M%S}"
     portal = open_portal(config)
+    origins: list[str] = []
     try:
         with WorkSession(portal, settings_for(config)) as session:
-            rows = check_session(session, screenshot_dir=folder)
+            rows = check_session(session, screenshot_dir=folder, origins=origins)
     except PlaywrightError as exc:
         reason = (str(exc).strip().splitlines() or ["erreur du navigateur"])[0]
         err_console.print(f"[red]Vérification impossible : {reason}[/red]", highlight=False)
@@ -458,6 +459,9 @@ def check_portal(
     finally:
         portal.close()
     console.print(render_table(rows))
+    console.print(
+        f"Origines visitées ({len(origins)}) : {', '.join(origins)}", markup=False, highlight=False
+    )
     problems = mismatches(rows)
     if problems:
         err_console.print(f"[bold red]Le portail a changé : {len(problems)} écart(s)[/bold red]")

@@ -3,8 +3,11 @@ a session of its own, and its French table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from playwright.sync_api import BrowserContext, Request
 from rich.table import Table
 from rich.text import Text
 
@@ -15,10 +18,37 @@ from scenarios import ScenarioError
 from scenarios.preflight import CheckRow, check_login_screen, check_portal
 
 
-def check_session(session: WorkSession, *, screenshot_dir: Path | None = None) -> list[CheckRow]:
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` ("" for ``about:``, ``data:``…)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
+
+
+def note_origins(context: BrowserContext, origins: list[str]) -> Callable[[Request], None]:
+    """Add to ``origins`` (in order, once each) the origin of every page load of ``context``,
+    redirects included: the portal's shell, its identity provider, its applications."""
+
+    def note(request: Request) -> None:
+        origin = origin_of(request.url)
+        if origin and origin not in origins and request.is_navigation_request():
+            origins.append(origin)
+
+    context.on("request", note)
+    return note
+
+
+def check_session(
+    session: WorkSession,
+    *,
+    screenshot_dir: Path | None = None,
+    origins: list[str] | None = None,
+) -> list[CheckRow]:
     """The login form (in a context of its own, never logged in), then, once ``session`` has
-    logged in, every screen; logs out at the end. A refused login is a row, not an error."""
+    logged in, every screen; logs out at the end. A refused login is a row, not an error.
+    ``origins`` receives the origin of every page the check loaded (login included)."""
+    seen: list[str] = [] if origins is None else origins
     context = new_context(session.browser, session.settings)
+    note_origins(context, seen)
     try:
         rows = check_login_screen(
             context.new_page(), session.portal.url, screenshot_dir=screenshot_dir
@@ -27,6 +57,7 @@ def check_session(session: WorkSession, *, screenshot_dir: Path | None = None) -
         context.close()
     try:
         page = session.page  # logs in
+        note_origins(page.context, seen)
     except ScenarioError as exc:
         rows.append(
             CheckRow(

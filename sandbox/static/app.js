@@ -70,6 +70,11 @@
     }
   });
 
+  // --- addresses: the invoicing screens' prefix ("" on one origin, "/cpp" on three) ------
+  function appRoot() {
+    return document.body.getAttribute("data-app-root") || "";
+  }
+
   // --- slow lists: load the table fragment --------------------------------------------
   function loadFragments() {
     document.querySelectorAll("[data-fragment]").forEach(function (holder) {
@@ -113,7 +118,7 @@
         info.textContent = "";
         return;
       }
-      fetch("/api/structures/" + encodeURIComponent(value), {
+      fetch(appRoot() + "/api/structures/" + encodeURIComponent(value), {
         headers: { "X-Fragment": "1" },
         credentials: "same-origin",
       })

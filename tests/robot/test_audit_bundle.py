@@ -10,14 +10,13 @@ import shutil
 import subprocess
 import sys
 import threading
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from audit_support import drop_tail
+from audit_support import drop_tail, texts_of
 from cli_support import write_plan
 from playwright.sync_api import Page, expect
 
@@ -114,18 +113,6 @@ def _around(data: bytes, secret: bytes, width: int = 80) -> bytes:
     )
 
 
-def _texts_of(run_dir: Path) -> Iterator[tuple[str, bytes]]:
-    for file in run_dir.rglob("*"):
-        if not file.is_file():
-            continue
-        if file.suffix == ".zip":
-            with zipfile.ZipFile(file) as archive:
-                for member in archive.namelist():
-                    yield f"{file.name}:{member}", archive.read(member)
-        else:
-            yield file.name, file.read_bytes()
-
-
 def test_a_run_that_logged_in_twice_leaves_no_secret_in_any_file(audited_run: AuditedRun) -> None:
     log = (audited_run.run_dir / "run.log").read_text(encoding="utf-8")
     assert log.count("Connecté au portail") >= 2  # the forced expiry made it log in again
@@ -135,7 +122,7 @@ def test_a_run_that_logged_in_twice_leaves_no_secret_in_any_file(audited_run: Au
         # Which file, which secret (its position) and what surrounds it: enough to find the
         # path that wrote it, should this ever fail.
         f"{name} ({kind} n° {index}) : …{_around(data, secret.encode())!r}…"
-        for name, data in _texts_of(audited_run.run_dir)
+        for name, data in texts_of(audited_run.run_dir)
         for index, (kind, secret) in enumerate(zip(kinds, audited_run.secrets, strict=True))
         if secret.encode() in data
     ]

@@ -319,6 +319,10 @@ def test_serve_option_enrols_the_user_account_until_the_admin_unenrols_it(
     monkeypatch.setattr(cli, "logger", _NoLogs)
     token = "jeton-admin-totp-0123"
     args = ["serve", "--data", str(tmp_path), "--seed", "1", "--totp-secret", SECRET]
+    args += [
+        "--origines",
+        "1",
+    ]  # the single origin's /connexion (three: tests/sandbox/test_origins)
     result = CliRunner().invoke(cli.app, [*args, "--admin-token", token])
     assert result.exit_code == 0, result.output
     options: SandboxOptions = served["options"]
