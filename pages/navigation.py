@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
-from pages._guard import goto, messages, navigation, portal_timeouts
+from pages._guard import goto, messages, navigation, portal_timeouts, public_page
 from pages.entry_form import EntryForm
 from pages.errors import ElementMissing, FormRejected
 from pages.rejection_window import RejectionWindow
@@ -37,7 +37,6 @@ class Labels:
     RECHERCHER = "Rechercher"
     SAISIR = "Saisir une facture"
     LOGOUT = "Se déconnecter"
-    CONNECT_LINK = "Se connecter"
 
 
 # portal (the origin first met) → screen name → URL reached by clicking
@@ -47,7 +46,8 @@ _PORTAL_OF: dict[str, str] = {}
 _LAST_ORIGIN: list[str] = []
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` ("" for ``about:``, ``data:``… and relative ones)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme.startswith("http") else ""
 
@@ -61,7 +61,7 @@ def forget_urls() -> None:
 
 def _join(portal: str, url: str) -> None:
     """``url``'s origin, reached by clicking from a page of ``portal``, belongs to it."""
-    origin = _origin(url)
+    origin = origin_of(url)
     if portal and origin and origin != portal:
         _PORTAL_OF.setdefault(origin, _PORTAL_OF.get(portal, portal))
 
@@ -142,7 +142,7 @@ class Navigator(PageObject):
         if not href:
             return
         target = self._absolute(href)
-        if _origin(target) == _origin(self.page.url):
+        if origin_of(target) == origin_of(self.page.url):
             return
         portal = self._portal()
         refusal = self.page.get_by_role("alert")
@@ -210,7 +210,7 @@ class Navigator(PageObject):
 
     def logout(self) -> None:
         """« Se déconnecter »."""
-        connect = self.page.get_by_role("link", name=Labels.CONNECT_LINK, exact=True)
+        connect = public_page(self.page)
         with navigation(
             self.page,
             connect.or_(self.page.get_by_role("heading")),
@@ -264,11 +264,11 @@ class Navigator(PageObject):
 
     def _home_from_root(self) -> None:
         start = self.base_url or (_LAST_ORIGIN[-1] if _LAST_ORIGIN else "")
-        if not start and _origin(self.page.url):
-            start = _origin(self.page.url) + "/"
+        if not start and origin_of(self.page.url):
+            start = origin_of(self.page.url) + "/"
         if not start:
             raise ElementMissing("Accueil : aucune adresse du portail connue.")
-        connect = self.page.get_by_role("link", name=Labels.CONNECT_LINK, exact=True)
+        connect = public_page(self.page)
         goto(self.page, start, self.home_heading.or_(connect), "Accueil", login_allowed=True)
         if self._on(self.home_heading):
             self._remember(self.HOME)
@@ -280,8 +280,8 @@ class Navigator(PageObject):
     def _portal(self) -> str:
         """The portal of the current page (else of ``base_url``, else the last one met)."""
         origin = (
-            _origin(self.page.url)
-            or _origin(self.base_url or "")
+            origin_of(self.page.url)
+            or origin_of(self.base_url or "")
             or (_LAST_ORIGIN[-1] if _LAST_ORIGIN else "")
         )
         return _PORTAL_OF.get(origin, origin)
@@ -307,7 +307,7 @@ class Navigator(PageObject):
         self._store(key, self.page.url)
 
     def _store(self, key: str, url: str) -> None:
-        origin = _origin(url)
+        origin = origin_of(url)
         if not origin:
             return
         portal = _PORTAL_OF.setdefault(origin, origin)
@@ -316,7 +316,7 @@ class Navigator(PageObject):
             _LAST_ORIGIN.append(portal)
 
     def _absolute(self, href: str) -> str:
-        if _origin(href):
+        if origin_of(href):
             return href
-        origin = _origin(self.page.url)
+        origin = origin_of(self.page.url)
         return origin + (href if href.startswith("/") else "/" + href)

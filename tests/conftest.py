@@ -34,13 +34,12 @@ from typing import Any
 import pytest
 from cli_support import CliResult, RobotCli
 from playwright.sync_api import Playwright
+from portal_support import suite_options
 from xdist.scheduler import LoadScopeScheduling
 
 from robot.browser.find import QUIET_FLAGS, find_chromium
 from sandbox.server import RunningSandbox, start_sandbox
-from sandbox.settings import SandboxOptions
 
-SANDBOX_SEED = 5
 TESTS_DIR = Path(__file__).resolve().parent
 
 #: pytest-playwright's fixtures that start Playwright's driver and, all but ``playwright``,
@@ -343,18 +342,9 @@ def browser_type_launch_args(
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    data_dir: Path = tmp_path_factory.mktemp("sandbox-data")
-    options = SandboxOptions(
-        data_dir=data_dir,
-        seed=SANDBOX_SEED,
-        admin_token="test-admin-token-0123456789",
-        acheminement_s=0.5,
-    )
-    running = start_sandbox(options, mode="thread")
-    try:
+    options = suite_options(tmp_path_factory.mktemp("sandbox-data"))
+    with start_sandbox(options, mode="thread") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

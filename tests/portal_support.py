@@ -1,11 +1,29 @@
-"""Helpers of the tests that drive the sandbox with a pytest-playwright ``page``."""
+"""Helpers of the tests that drive the sandbox: the suite's sandbox options, and logging a
+pytest-playwright ``page`` in."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page
 
 from sandbox.server import RunningSandbox
+from sandbox.settings import SandboxOptions
 from scenarios import login
+
+SANDBOX_SEED = 5
+
+
+def suite_options(data_dir: Path, **more: Any) -> SandboxOptions:
+    """The options of the suite's sandbox (``tests/conftest.py``), with ``more`` on top."""
+    return SandboxOptions(
+        data_dir=data_dir,
+        seed=SANDBOX_SEED,
+        admin_token="test-admin-token-0123456789",
+        acheminement_s=0.5,
+        **more,
+    )
 
 
 def log_in(page: Page, sandbox: RunningSandbox) -> None:

@@ -3,14 +3,13 @@ a session of its own, and its French table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Request
 from rich.table import Table
 from rich.text import Text
 
+from pages.navigation import origin_of
 from robot.browser.launch import new_context
 from robot.browser.session import WorkSession
 from robot.errors import first_line
@@ -18,13 +17,7 @@ from scenarios import ScenarioError
 from scenarios.preflight import CheckRow, check_login_screen, check_portal
 
 
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` ("" for ``about:``, ``data:``…)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
-
-
-def note_origins(context: BrowserContext, origins: list[str]) -> Callable[[Request], None]:
+def note_origins(context: BrowserContext, origins: list[str]) -> None:
     """Add to ``origins`` (in order, once each) the origin of every page load of ``context``,
     redirects included: the portal's shell, its identity provider, its applications."""
 
@@ -34,7 +27,6 @@ def note_origins(context: BrowserContext, origins: list[str]) -> Callable[[Reque
             origins.append(origin)
 
     context.on("request", note)
-    return note
 
 
 def check_session(

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_command import run_bench
 
 from bench.rows import REQUIRED_FIELDS
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +17,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One benchmark run: 3 rejections (enough for a median and a 95th percentile), one
     worker, no latency, audit off."""
     out = tmp_path_factory.mktemp("bench-results")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
-    command = [sys.executable, "-m", "bench.run", "--n", "3", "--workers", "1"]
-    command += ["--latency", "0", "--audit", "off", "--floor-n", "2", "--out", str(out)]
-    completed = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    args = ["--n", "3", "--workers", "1", "--latency", "0", "--audit", "off", "--floor-n", "2"]
+    run_bench("run", *args, "--out", str(out))
     return out
 
 

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+
+from bench_command import run_bench
 
 from bench.browser_floor import pages_of
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_browser_floor_loads_the_pages_of_a_transaction_with_audit_off_and_on() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.browser_floor", "--n", "2", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    completed = run_bench("browser_floor", "--n", "2", "--json", timeout=180)
     rows = json.loads(completed.stdout.strip().splitlines()[-1])
     assert [row["audit"] for row in rows] == [False, True]
     for row in rows:

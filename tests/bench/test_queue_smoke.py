@@ -5,17 +5,14 @@ asked; ``python -m bench.run`` runs it with the default matrix or alone — not 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
+from bench_command import run_bench
 
 from bench.queue import throwaway_database
 from bench.run import parser, with_queue
 
-ROOT = Path(__file__).resolve().parents[2]
 FIGURES = (
     "claims_per_s",
     "claim_p50_ms",
@@ -31,14 +28,9 @@ FIGURES = (
 
 def test_the_command_line_simulates_checks_and_writes_the_figures(tmp_path: Path) -> None:
     out = tmp_path / "queue.json"
-    command = [sys.executable, "-m", "bench.queue", "--transactions", "300", "--workers", "8"]
-    command += ["--processes", "2", "--accounts", "3", "--dying", "1", "--stalled", "1"]
-    command += ["--json", str(out)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
-    done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    args = ["--transactions", "300", "--workers", "8", "--processes", "2", "--accounts", "3"]
+    args += ["--dying", "1", "--stalled", "1", "--json", str(out)]
+    done = run_bench("queue", *args, timeout=180)
     assert "réservations/s" in done.stdout
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert [name for name in FIGURES if figures.get(name) is None] == []

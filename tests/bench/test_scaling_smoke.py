@@ -5,18 +5,14 @@ with every invoice issued; not its speed. And how its goals are judged."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_command import run_bench
 
 from bench.run import parser, with_scaling
 from bench.scaling import goals
 
-ROOT = Path(__file__).resolve().parents[2]
 ROW_FIELDS = (
     "accounts",
     "journal",
@@ -41,13 +37,8 @@ ROW_FIELDS = (
 @pytest.fixture(scope="module")
 def scaling(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("scaling")
-    command = [sys.executable, "-m", "bench.run", "--scaling", "--scaling-accounts", "1"]
-    command += ["--scaling-invoices", "2", "--scaling-latency", "0", "--out", str(out)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
-    done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    args = ["--scaling", "--scaling-accounts", "1", "--scaling-invoices", "2"]
+    run_bench("run", *args, "--scaling-latency", "0", "--out", str(out))
     data: dict[str, Any] = json.loads((out / "scaling.json").read_text(encoding="utf-8"))
     return data
 

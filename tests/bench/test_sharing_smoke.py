@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench_command import run_bench
 
 
 def test_sharing_measures_separate_contexts_and_cdp(tmp_path: Path) -> None:
     out = tmp_path / "sharing.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.sharing",
-            "--workers",
-            "2",
-            "--pages",
-            "2",
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    completed = run_bench(
+        "sharing", "--workers", "2", "--pages", "2", "--json", str(out), timeout=180
     )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "disposition" in completed.stdout
     result = json.loads(out.read_text(encoding="utf-8"))
     rows = {row["layout"]: row for row in result["layouts"]}

@@ -11,10 +11,7 @@ leaves no session cookie, code or secret in any file of the run.
 from __future__ import annotations
 
 import email
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from email import policy
 from pathlib import Path
@@ -22,16 +19,15 @@ from pathlib import Path
 import pyotp
 import pytest
 from audit_support import texts_of
-from cli_support import CliResult, RobotCli, write_plan
+from cli_support import RobotCli, write_plan
 from playwright.sync_api import Page, expect
-from portal_support import log_in
+from portal_support import log_in, suite_options
 
 from pages import LoginRequired, Navigator
 from pages._guard import goto
 from pages.navigation import forget_urls
 from robot.audit import verify_bundle
 from sandbox.server import RunningSandbox, start_sandbox
-from sandbox.settings import SandboxOptions
 
 #: The session cookies of the three origins (values must never reach a file of the run).
 COOKIES = ("glide_session_store", "KEYCLOAK_SESSION", "AUTH_SESSION_ID", "JSESSIONID")
@@ -40,18 +36,9 @@ _COOKIE_VALUE = re.compile(rb"\b(" + b"|".join(c.encode() for c in COOKIES) + rb
 
 @pytest.fixture(scope="module")
 def three_origins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    options = SandboxOptions(
-        data_dir=tmp_path_factory.mktemp("trois-origines"),
-        seed=5,
-        admin_token="test-admin-token-trois-origines",
-        acheminement_s=0.5,
-        origins=3,
-    )
-    running = start_sandbox(options, mode="thread")
-    try:
+    options = suite_options(tmp_path_factory.mktemp("trois-origines"), origins=3)
+    with start_sandbox(options, mode="thread") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
@@ -157,29 +144,22 @@ def test_a_plan_runs_through_the_three_origins_with_authenticator_codes(
 
 
 def test_the_demo_goes_through_the_three_origins_of_the_embedded_sandbox(
-    robot_env: dict[str, str], tmp_path: Path
+    robot_cli: RobotCli,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
-    env.update(robot_env)
-    for name in ("CHORUS_PORTAL_URL", "CHORUS_LOGIN", "CHORUS_PASSWORD", "CHORUS_OTP_SOURCE"):
-        del env[name]  # the embedded sandbox, as `make demo` runs it: three origins by default
-    completed = subprocess.run(
-        [sys.executable, "-m", "robot.cli", "demo", "--factures", "3"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    # No portal configured (empty is unset): the embedded sandbox, as `make demo` runs it,
+    # three origins by default.
+    unset = dict.fromkeys(
+        ("CHORUS_PORTAL_URL", "CHORUS_LOGIN", "CHORUS_PASSWORD", "CHORUS_OTP_SOURCE"), ""
     )
-    output = completed.stdout + completed.stderr
-    result = CliResult(completed.returncode, output, Path(env["CHORUS_OUTPUT_DIR"]))
+    result = robot_cli("demo", "--factures", "3", **unset)
 
-    assert result.exit_code == 0, output
+    assert result.exit_code == 0, result.output
     states = result.states()
     assert states and set(states.values()) == {"done"}
     assert _cpp_pages(result.runs()[-1]) > 0, "the demo never reached the /cpp/ application"
-    [started] = [line for line in output.splitlines() if "Bac à sable Chorus Pro démarré" in line]
+    [started] = [
+        line for line in result.output.splitlines() if "Bac à sable Chorus Pro démarré" in line
+    ]
     assert "/cpp" not in started  # the address given is the portal's shell
 
 
