@@ -22,7 +22,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext
 
-from bench.floor import pending_rejections
+from bench.floor import CRITERION, pending_rejections
 from bench.measure import process_cpu_s, tree
 from robot.browser.launch import BrowserSettings, launch, new_context, start_playwright
 from sandbox.server import RunningSandbox, start_sandbox
@@ -43,7 +43,7 @@ def pages_of(invoice: dict[str, Any]) -> list[str]:
         SYNTHESE,  # process: tick it
         SYNTHESE,  # … shown again after « Traiter le rejet »
         SEARCH,  # reissue: is the new number free?
-        f"{SEARCH}?numero={invoice['numero']}-B",
+        f"{SEARCH}?{CRITERION}numero={invoice['numero']}-B",
         FORM,
         own,  # the new invoice's page (the same template)
     ]

@@ -10,7 +10,7 @@ the requests a person's clicks cause — no more (SCREENS.md; ``sandbox/web_*.py
  2    GET  consultation page                                      read the rejection
  3    POST « Acquitter » → 303 → GET consultation page            acknowledge, see « Oui »
  4    POST « Traiter le rejet » → 303 → GET « Synthèse »          process, see the status
- 5    GET  « Rechercher » ?numero=NEW                             the new number is free
+ 5    GET  « Rechercher » ?…numero=NEW                             the new number is free
  6    GET  « Saisir une facture »                                 the form (bank accounts)
  7    GET  /api/structures/{siret}                                the page's service list
  8    POST the form → 303 → GET consultation page of the new one  send, see the status
@@ -37,6 +37,8 @@ from sandbox.server import RunningSandbox, csrf_token
 
 SYNTHESE = "/factures-emises/synthese"
 SEARCH = "/factures-emises/rechercher"
+#: The prefix of the search form's field names (the real portal's).
+CRITERION = "listeResultats.critere."
 FORM = "/factures-emises/saisir"
 _SERVER_APP = re.compile(r"\bapp;dur=([0-9.]+)")
 _ACCOUNT = re.compile(
@@ -150,7 +152,8 @@ def _one_invoice(client: httpx.Client, invoice: dict[str, Any], numero: str) -> 
     ticked = {"csrf": csrf, "retour": "", "ids": str(invoice["id"])}
     processed = client.post(SYNTHESE + "/traiter", data=ticked)
     _expect(processed, "a été traité", "Traiter le rejet")
-    query = {"numero": numero, "statut": "", "destinataire": "", "du": "", "au": ""}
+    criteria = ("numero", "statut", "destinataire", "dateDepotDu", "dateDepotAu")
+    query = {f"{CRITERION}{name}": "" for name in criteria} | {f"{CRITERION}numero": numero}
     _expect(client.get(SEARCH, params=query), "Aucune facture ne correspond", "Rechercher")
     form = _expect(client.get(FORM), 'name="compte_id"', "Saisir une facture")
     account = _ACCOUNT.search(form)

@@ -1,17 +1,58 @@
-"""Choose an option of a combobox (``<select>``) by code, label or label prefix."""
+"""The portal's lists: find one by its label, read its options, choose one.
+
+The invoicing application shows its lists as Select2 widgets: the native ``<select>`` is
+hidden (``aria-hidden``) and a ``combobox`` named by the same label stands in its place; a
+click opens a drop-down, appended to the page's end, with a search box and a ``listbox`` of
+``option`` items. The robot does what a person does: it clicks the combobox, types the
+option's text in the search box and clicks the option (SCREENS.md, « Listes déroulantes »).
+A plain ``<select>`` (a portal page without the widget) is chosen from directly.
+
+The options are read from the hidden ``<select>`` the widget stands for (it holds the values
+the form sends): the combobox's label points to it.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from playwright.sync_api import Locator
+from playwright.sync_api import Locator, Page
 
 from pages._parse import clean
 from pages.errors import OptionUnavailable
 
-_READ_OPTIONS = """
-select => Array.from(select.options).map(o => [o.value, (o.label || o.textContent || '').trim()])
+#: The ``<select>`` a control stands for: itself, the control its label points to, or (the
+#: real Select2's naming) the element whose id its rendered text's id carries.
+NATIVE = r"""
+el => {
+  if (el.tagName === 'SELECT') return el;
+  for (const id of (el.getAttribute('aria-labelledby') || '').split(/\s+/)) {
+    const named = id && document.getElementById(id);
+    if (!named) continue;
+    if (named.control && named.control.tagName === 'SELECT') return named.control;
+    const match = /^select2-(.+)-container$/.exec(id);
+    const select = match && document.getElementById(match[1]);
+    if (select && select.tagName === 'SELECT') return select;
+  }
+  return null;
+}
 """
+
+_READ_LIST = f"""
+el => {{
+  const select = ({NATIVE.strip()})(el);
+  if (!select) return null;
+  return {{
+    widget: select !== el,
+    value: select.value,
+    options: Array.from(select.options)
+      .map(o => [o.value, (o.label || o.textContent || '').trim()]),
+  }};
+}}
+"""
+
+#: Elements an assistive technology does not see (the widget's hidden ``<select>``).
+_SEEN = ":not([aria-hidden='true'])"
 
 
 @dataclass(frozen=True)
@@ -20,15 +61,51 @@ class Option:
     label: str
 
 
-def options(select: Locator) -> list[Option]:
-    """The options of ``select`` (placeholder included)."""
-    raw = select.evaluate(_READ_OPTIONS)
-    return [Option(str(value), clean(str(label))) for value, label in raw]
+@dataclass(frozen=True)
+class ListState:
+    """A list as the page holds it: whether it is a widget, its value, its options."""
+
+    widget: bool
+    value: str
+    options: list[Option]
 
 
-def real_options(select: Locator) -> list[Option]:
+def labelled(scope: Page | Locator, label: str | re.Pattern[str]) -> Locator:
+    """The control named ``label`` (whole text when a string) that a person sees: a field,
+    or a list's combobox — never the hidden ``<select>`` a Select2 widget stands for."""
+    found = (
+        scope.get_by_label(label, exact=True)
+        if isinstance(label, str)
+        else (scope.get_by_label(label))
+    )
+    return found.and_(scope.locator(_SEEN))
+
+
+def read_list(box: Locator) -> ListState:
+    """The list ``box`` (a combobox or a ``<select>``) in one round trip."""
+    raw = box.evaluate(_READ_LIST)
+    if raw is None:
+        raise OptionUnavailable(("Liste déroulante sans liste du formulaire derrière elle.",))
+    return ListState(
+        widget=bool(raw["widget"]),
+        value=str(raw["value"]),
+        options=[Option(str(value), clean(str(label))) for value, label in raw["options"]],
+    )
+
+
+def options(box: Locator) -> list[Option]:
+    """The options of the list ``box`` (placeholder included)."""
+    return read_list(box).options
+
+
+def real_options(box: Locator) -> list[Option]:
     """The options that are a choice (not the empty placeholder « Sélectionnez … »)."""
-    return [option for option in options(select) if option.value.strip()]
+    return [option for option in options(box) if option.value.strip()]
+
+
+def selected_value(box: Locator) -> str:
+    """The value of the option the list ``box`` holds ("" for its placeholder)."""
+    return read_list(box).value
 
 
 def find_option(choices: list[Option], wanted: str) -> Option | None:
@@ -56,13 +133,46 @@ def find_option(choices: list[Option], wanted: str) -> Option | None:
     return None
 
 
-def choose(select: Locator, wanted: str, field: str, *, placeholder_ok: bool = False) -> Option:
-    """Select the option matching ``wanted`` in ``select``; OptionUnavailable if none does.
-
-    ``placeholder_ok``: the option with an empty value (« Tous ») may be chosen too.
-    """
-    option = find_option(options(select) if placeholder_ok else real_options(select), wanted)
+def choose(box: Locator, wanted: str, field: str, *, placeholder_ok: bool = False) -> Option:
+    """Choose the option matching ``wanted`` in the list ``box``; OptionUnavailable if none
+    does. ``placeholder_ok``: the option with an empty value (« Tous ») may be chosen too."""
+    state = read_list(box)
+    choices = state.options if placeholder_ok else [o for o in state.options if o.value.strip()]
+    option = find_option(choices, wanted)
     if option is None:
         raise OptionUnavailable((f"« {wanted} » ne figure pas dans la liste « {field} ».",))
-    select.select_option(value=option.value)
+    if option.value != state.value:
+        pick(box, option, widget=state.widget)
     return option
+
+
+def choose_value(box: Locator, value: str) -> None:
+    """Choose the option whose value is ``value`` ("" : the placeholder), if not already."""
+    state = read_list(box)
+    if state.value == value:
+        return
+    option = next((o for o in state.options if o.value == value), None)
+    if option is None:
+        raise OptionUnavailable((f"La valeur « {value} » ne figure pas dans la liste.",))
+    pick(box, option, widget=state.widget)
+
+
+def pick(box: Locator, option: Option, *, widget: bool | None = None) -> None:
+    """Make the list ``box`` hold ``option``, as a person does.
+
+    A Select2 widget: click it, type the option's text in the drop-down's search box, click
+    the option. A plain ``<select>``: choose the option. ``widget`` None: asked of the page.
+    """
+    if widget is None:
+        widget = bool(box.evaluate("el => el.tagName !== 'SELECT'"))
+    if not widget:
+        box.select_option(value=option.value)
+        return
+    page = box.page
+    box.click()
+    # Select2 appends the open drop-down to the page's end; one is open at a time.
+    results = page.get_by_role("listbox").and_(page.locator(_SEEN))
+    search = page.get_by_role("searchbox")
+    if option.label:
+        search.fill(option.label)
+    results.get_by_role("option", name=option.label, exact=True).first.click()

@@ -4,8 +4,9 @@ Tables are read in one round trip (column header → cell text), relying only on
 table structure, never on ids or classes. A page object declares the columns it reads as a
 :data:`Columns` mapping (header → field of its record), reads them with
 :meth:`TableRow.fields`, and the preflight checks the same declaration. Pagination: a
-navigation landmark « Pagination » with « Page précédente » / « Page suivante »,
-« Page X sur Y » and « Lignes par page ».
+navigation landmark « Pagination » with the buttons « Aller à la première / page précédente /
+page suivante / dernière page du tableau » (named by their ``title``, disabled at either
+end), « Page X sur Y » and the list « Lignes par page ».
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from typing import Any
 from playwright.sync_api import Locator, Page
 
 from pages._guard import navigation
+from pages._options import choose, labelled, read_list
 from pages._parse import clean
 
 
 class PaginationLabels:
     NAV = "Pagination"
-    PREVIOUS = "Page précédente"
-    NEXT = "Page suivante"
+    FIRST = "Aller à la première page du tableau"
+    PREVIOUS = "Aller à la page précédente du tableau"
+    NEXT = "Aller à la page suivante du tableau"
     PAGE_OF = re.compile(r"Page\s+(\d+)\s+sur\s+(\d+)")
     PER_PAGE = "Lignes par page"
     SHOW = "Afficher"
@@ -33,7 +36,7 @@ class PaginationLabels:
 #: The columns a page object reads: header as the portal shows it → field of its record.
 Columns = Mapping[str, str]
 
-#: Most pages a list may have before we stop following « Page suivante » (API caps at 200).
+#: Most pages a list may have before we stop following the next page (API caps at 200).
 MAX_PAGES = 100
 
 READ_TABLE = """
@@ -115,16 +118,30 @@ def _pagination(page: Page) -> Locator:
     return page.get_by_role("navigation", name=PaginationLabels.NAV)
 
 
-def next_link(page: Page) -> Locator:
-    return _pagination(page).get_by_role("link", name=PaginationLabels.NEXT)
+def _move(page: Page, name: str) -> Locator:
+    """The pagination button ``name`` while it can be used (the portal disables it at the
+    end it leads to)."""
+    return _pagination(page).get_by_role("button", name=name, exact=True, disabled=False)
 
 
-def previous_link(page: Page) -> Locator:
-    return _pagination(page).get_by_role("link", name=PaginationLabels.PREVIOUS)
+def next_button(page: Page) -> Locator:
+    return _move(page, PaginationLabels.NEXT)
 
 
 def per_page_box(page: Page) -> Locator:
-    return page.get_by_label(PaginationLabels.PER_PAGE)
+    return labelled(page, PaginationLabels.PER_PAGE)
+
+
+def pagination_elements(page: Page) -> dict[str, Locator]:
+    """What the robot walks a list with (for « check-portal »): the next page's button,
+    enabled or not, and « Lignes par page ». A renamed button would end every list at its
+    first page without a word: the preflight looks for it."""
+    return {
+        PaginationLabels.NEXT: _pagination(page).get_by_role(
+            "button", name=PaginationLabels.NEXT, exact=True
+        ),
+        PaginationLabels.PER_PAGE: per_page_box(page),
+    }
 
 
 def set_rows_per_page(page: Page, rows: int, expected: Locator, what: str) -> bool:
@@ -135,30 +152,36 @@ def set_rows_per_page(page: Page, rows: int, expected: Locator, what: str) -> bo
     box = per_page_box(page)
     if not box.count():
         return False
-    if box.input_value() == str(rows):
+    if read_list(box).value == str(rows):
         return False
-    box.select_option(str(rows))
+    choose(box, str(rows), PaginationLabels.PER_PAGE)
     with navigation(page, expected, what):
         page.get_by_role("button", name=PaginationLabels.SHOW, exact=True).click()
     return True
 
 
 def rewind(page: Page, expected: Locator, what: str) -> None:
-    """Go back to the first page by following « Page précédente »."""
+    """Go back to the first page (« Aller à la première page du tableau », else the previous
+    page until there is none)."""
+    first = _move(page, PaginationLabels.FIRST)
+    if first.count():
+        with navigation(page, expected, what):
+            first.first.click()
+        return
     for _ in range(MAX_PAGES):
-        link = previous_link(page)
-        if not link.count():
+        button = _move(page, PaginationLabels.PREVIOUS)
+        if not button.count():
             return
         with navigation(page, expected, what):
-            link.first.click()
+            button.first.click()
 
 
 def each_page(page: Page, expected: Locator, what: str) -> Iterator[int]:
-    """Yield once per page of the list, following « Page suivante » in between."""
+    """Yield once per page of the list, going to the next page in between."""
     for index in range(1, MAX_PAGES + 1):
         yield index
-        link = next_link(page)
-        if not link.count():
+        button = next_button(page)
+        if not button.count():
             return
         with navigation(page, expected, what):
-            link.first.click()
+            button.first.click()

@@ -15,7 +15,7 @@ from playwright.sync_api import Locator, Page, Response
 
 from pages._base import PageObject
 from pages._guard import session_gone, wait_for_screen
-from pages._options import Option, choose, find_option, real_options
+from pages._options import NATIVE, Option, choose, find_option, labelled, pick, real_options
 from pages._parse import clean, format_date_iso
 from pages.errors import LoginRequired, OptionUnavailable, PortalUnavailable
 
@@ -97,7 +97,8 @@ class FormBlock(PageObject):
         return self.page.get_by_role("group", name=self.LEGEND, exact=True)
 
     def field(self, label: str) -> Locator:
-        return self.group.get_by_label(label, exact=True)
+        """The field or list labelled ``label`` as a person sees it (a list's combobox)."""
+        return labelled(self.group, label)
 
     def fill_field(self, label: str, value: str, field: Locator | None = None) -> None:
         """Type ``value`` into the field labelled ``label`` unless it already shows it."""
@@ -118,7 +119,7 @@ class FormBlock(PageObject):
         if option is None:
             raise OptionUnavailable((f"« {wanted} » ne figure pas dans la liste « {label} ».",))
         if option.value != known[0]:
-            (field or self.field(label)).select_option(value=option.value)
+            pick(field or self.field(label), option)
             if self.shown is not None:
                 self.shown[label] = (option.value, known[1])
         return option
@@ -128,10 +129,13 @@ class FormBlock(PageObject):
         known = self.shown.get(label) if self.shown is not None else None
         if known is not None:
             return known[1] is not None
-        return bool(field.evaluate("el => el.tagName") == "SELECT")
+        return bool(field.evaluate(_IS_LIST))
 
     def expected_elements(self) -> dict[str, Locator]:
         return {f"Bloc « {self.LEGEND} »": self.group}
+
+
+_IS_LIST = f"el => ({NATIVE.strip()})(el) !== null"
 
 
 class CadreBlock(FormBlock):
@@ -149,9 +153,13 @@ class CadreBlock(FormBlock):
         return self.choose_field(Labels.CADRE, cadre)
 
 
-# What changes in « Destinataire » when the structure is loaded: its services and its texts.
-_BLOCK_STATE = """(select, group) => group.innerText + "|"
-    + Array.from(select.options).map(o => o.value + "=" + o.text).join(",")"""
+# What changes in « Destinataire » when the structure is loaded: its services and its texts
+# (the list's options are read from the ``<select>`` its combobox stands for).
+_BLOCK_STATE = f"""(box, group) => {{
+  const select = ({NATIVE.strip()})(box);
+  return group.innerText + "|"
+    + (select ? Array.from(select.options).map(o => o.value + "=" + o.text).join(",") : "");
+}}"""
 
 # While the page loads the structure, the block is watched from the page's window: a new
 # document has no watch, so the wait also ends when the page is replaced (the portal's script
@@ -285,7 +293,7 @@ class FournisseurBlock(FormBlock):
         if not accounts:
             return None
         chosen = match_account(accounts, wanted) or accounts[0]
-        self.coordonnees.select_option(value=chosen.value)
+        pick(self.coordonnees, chosen)
         return chosen
 
     def choose_account(self, wanted: str) -> Option:
@@ -301,7 +309,7 @@ class FournisseurBlock(FormBlock):
                     f"(proposées : {offered}).",
                 )
             )
-        self.coordonnees.select_option(value=chosen.value)
+        pick(self.coordonnees, chosen)
         return chosen
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from playwright.sync_api import Locator
 
+from pages._options import labelled
 from pages._parse import parse_money
 from pages.form_blocks import FormBlock
 from pages.records import InvoiceLine
@@ -33,7 +34,7 @@ class LignesBlock(FormBlock):
     LEGEND = Labels.LIGNES
 
     def input(self, n: int, name: str) -> Locator:
-        return self.group.get_by_label(Labels.LINE_FIELD.format(field=name, n=n), exact=True)
+        return labelled(self.group, Labels.LINE_FIELD.format(field=name, n=n))
 
     @property
     def add_button(self) -> Locator:
@@ -41,13 +42,14 @@ class LignesBlock(FormBlock):
 
     def _designations(self) -> Locator:
         pattern = re.compile("^" + re.escape(Labels.LINE_DESIGNATION) + r" ligne \d+$")
-        return self.group.get_by_label(pattern)
+        return labelled(self.group, pattern)
 
     def expected_elements(self) -> dict[str, Locator]:
         return {
             **super().expected_elements(),
             Labels.LINE_ADD: self.add_button,
             "Désignation ligne 1": self.input(1, Labels.LINE_DESIGNATION),
+            "Taux de TVA ligne 1": self.input(1, Labels.LINE_TAUX),
         }
 
     def count(self) -> int:

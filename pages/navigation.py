@@ -199,7 +199,7 @@ class Navigator(PageObject):
     def search(self) -> SearchPage:
         """Open « Rechercher »."""
         target = SearchPage(self.page)
-        self._emises_tab(self.SEARCH, Labels.RECHERCHER, target.submit_button)
+        self._emises_tab(self.SEARCH, Labels.RECHERCHER, target.screen)
         return target
 
     def entry_form(self) -> EntryForm:

@@ -15,7 +15,7 @@ import re
 from playwright.sync_api import Locator, Page
 
 from pages._followup import FollowUpForm
-from pages._options import Option
+from pages._options import Option, choose_value, selected_value
 from pages.form_blocks import CommentaireBlock, DestinataireBlock
 
 
@@ -62,7 +62,7 @@ class RecyclingForm(FollowUpForm):
         """Choose the service by code (or « CODE - Nom »); "" chooses none (the list's
         placeholder). OptionUnavailable when the structure has no such service."""
         if not code.strip():
-            self.destinataire.code_service.select_option(value="")
+            choose_value(self.destinataire.code_service, "")
             return None
         return self.destinataire.set_code_service(code)
 
@@ -81,7 +81,7 @@ class RecyclingForm(FollowUpForm):
         chosen, "" for none) and ``numero_engagement``."""
         return {
             "siret_destinataire": self.destinataire.siret.input_value(),
-            "code_service": self.destinataire.code_service.input_value(),
+            "code_service": selected_value(self.destinataire.code_service),
             "numero_engagement": self.engagement.input_value(),
         }
 

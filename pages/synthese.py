@@ -19,7 +19,7 @@ from pages._table import (
     Columns,
     each_page,
     page_position,
-    per_page_box,
+    pagination_elements,
     read_table_if_shown,
     rewind,
     set_rows_per_page,
@@ -113,7 +113,7 @@ class SynthesePage(PageObject):
         return {
             "Tableau « Synthèse »": self.table,
             "Traiter le rejet": self.process_button,
-            "Lignes par page": per_page_box(self.page),
+            **pagination_elements(self.page),
         }
 
     def wait(self) -> SynthesePage:

@@ -393,21 +393,30 @@ class FaultMiddleware:
 
 
 _CLASS_SELECTOR = re.compile(r"\.(-?[A-Za-z_][\w-]*)")
+#: Classes of a library the pages' script builds (the Select2 drop-downs): the portal's
+#: layout drift renames its own classes, not a library's, so they stay as they are.
+LIBRARY_CLASS_PREFIXES = ("select2",)
 
 
 def drift_css(css: str, rename: Callable[[str], str]) -> str:
-    """The stylesheet with every class selector renamed like the pages' classes.
+    """The stylesheet with every class selector renamed like the pages' classes (but the
+    library's, :data:`LIBRARY_CLASS_PREFIXES`).
 
     Only selector preludes (text before ``{``) are touched, never declarations, so that
     numbers such as ``0.5rem`` stay as they are.
     """
+
+    def renamed(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return "." + (name if name.startswith(LIBRARY_CLASS_PREFIXES) else rename(name))
+
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
     parts = re.split(r"([{}])", css)
     out: list[str] = []
     for i, part in enumerate(parts):
         is_prelude = i + 1 < len(parts) and parts[i + 1] == "{"
         if is_prelude and not part.lstrip().startswith("@"):
-            part = _CLASS_SELECTOR.sub(lambda m: "." + rename(m.group(1)), part)
+            part = _CLASS_SELECTOR.sub(renamed, part)
         out.append(part)
     return "".join(out)
 

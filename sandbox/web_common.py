@@ -317,9 +317,12 @@ class SessionMiddleware:
 
 
 async def checked_form(request: Request) -> tuple[Session, FormData]:
-    """The posted form once its CSRF token matched the session's (else :class:`CsrfRefused`)."""
+    """The posted form once its CSRF token matched the session's (else :class:`CsrfRefused`;
+    :class:`LoginNeeded` when the session it was shown in has expired)."""
     form = await request.form(max_files=200, max_part_size=4 * 1024 * 1024)
     session = current_session(request)
+    if session is None and request.scope.get("state", {}).get("session_expired"):
+        logged_in(request)  # a form of an ended session: the login form says it expired
     token = form.get("csrf")
     if session is None or not isinstance(token, str) or not session.csrf_ok(token):
         raise CsrfRefused()

@@ -1,14 +1,27 @@
 """The consultation page of one invoice, and its « Acquitter » button (« Compléter » and
-« Recycler » lead to the forms of :mod:`sandbox.web_followup`)."""
+« Recycler » lead to the forms of :mod:`sandbox.web_followup`); the documents of an invoice
+(« Télécharger » in « Rechercher »): the pop-up's fragment, the PDF, the attachments."""
 
 from __future__ import annotations
+
+import mimetypes
+import re
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox import fmt
-from sandbox.model import CADRES, MODES_PAIEMENT, TYPES_FACTURE, TYPES_TVA, Invoice, Status
+from sandbox.model import (
+    CADRES,
+    MODES_PAIEMENT,
+    TYPES_FACTURE,
+    TYPES_TVA,
+    Action,
+    Invoice,
+    Status,
+)
+from sandbox.pdf import simple_pdf
 from sandbox.store import NotFound, completion_refusal, recycling_refusal
 from sandbox.web_common import Portal, checked_form, logged_in, portal_of, redirect, render
 from sandbox.web_home import current_user
@@ -125,8 +138,90 @@ async def acknowledge(request: Request) -> Response:
     return redirect(request, invoice_path(inv.id))
 
 
+# --- documents: « Télécharger » -------------------------------------------------------------
+
+
+def _download_name(name: str) -> str:
+    """A file name safe in ``Content-Disposition`` (the invoice number may hold « / »)."""
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", name) or "document"
+
+
+def _attachment(portal: Portal, inv: Invoice, position: int) -> bytes | None:
+    return portal.store.attachment_data(inv.id, position)
+
+
+async def download_popup(request: Request) -> Response:
+    """The content of the pop-up « Télécharger la facture N » (a fragment fetched by the page's
+    script): the PDF and each attachment (a link when the sandbox kept its content)."""
+    portal, inv = owned_invoice(request)
+    documents = [
+        (pj.nom, pj.taille, _attachment(portal, inv, position) is not None, position)
+        for position, pj in enumerate(inv.pieces_jointes, start=1)
+    ]
+    return render(request, "_download.html", {"inv": inv, "documents": documents})
+
+
+async def invoice_pdf(request: Request) -> Response:
+    """« Facture au format PDF »: a small PDF naming the invoice and its amounts; logged as
+    « Téléchargement de la facture » **[assumed]**."""
+    portal, inv = owned_invoice(request)
+    session = logged_in(request)
+    user = current_user(portal, session.email)
+    body = simple_pdf(
+        f"Facture {inv.numero}",
+        [
+            f"Fournisseur : {_supplier_name(portal, inv)}",
+            f"Destinataire : {fmt.text(inv.nom_destinataire)} ({fmt.text(inv.siret_destinataire)})",
+            f"Date de facture : {fmt.date_fr(inv.date_facture)}",
+            f"Montant HT : {fmt.money(inv.montant_ht)}",
+            f"Montant TVA : {fmt.money(inv.montant_tva)}",
+            f"Montant TTC : {fmt.money(inv.montant_ttc)}",
+            "Document généré par le bac à sable Chorus Pro (données fictives).",
+        ],
+    )
+    portal.store.add_history(inv.id, Action.TELECHARGEMENT_FACTURE, user.display_name)
+    filename = f"facture_{_download_name(inv.numero)}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+def _supplier_name(portal: Portal, inv: Invoice) -> str:
+    supplier = portal.store.get_supplier(inv.supplier_id)
+    return fmt.text(supplier.nom if supplier else "")
+
+
+async def attachment(request: Request) -> Response:
+    """One attachment of the invoice, when its content was kept (those sent through the
+    forms); else « introuvable »."""
+    portal, inv = owned_invoice(request)
+    position = int(request.path_params["position"])
+    data = _attachment(portal, inv, position) if 1 <= position <= len(inv.pieces_jointes) else None
+    if data is None:
+        raise NotFound(f"Pièce jointe {position} de la facture {inv.numero} introuvable.")
+    name = inv.pieces_jointes[position - 1].nom
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{_download_name(name)}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
 def routes() -> list[BaseRoute]:
+    invoice = "/factures-emises/factures/{invoice_id:int}"
     return [
+        Route(invoice + "/telecharger", download_popup, methods=["GET"]),
+        Route(invoice + "/pdf", invoice_pdf, methods=["GET"]),
+        Route(invoice + "/pieces-jointes/{position:int}", attachment, methods=["GET"]),
         Route("/factures-emises/factures/{invoice_id:int}", consultation, methods=["GET"]),
         Route(
             "/factures-emises/factures/{invoice_id:int}/acquitter", acknowledge, methods=["POST"]

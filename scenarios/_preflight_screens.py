@@ -229,7 +229,9 @@ class Preflight:
         return self.nav.space_elements()
 
     def search_form(self) -> Elements:
-        return self.nav.search().expected_elements()
+        search = self.nav.search()
+        search.open_criteria()  # folded, the panel hides what is checked
+        return search.expected_elements()
 
     def search_results(self) -> Elements:
         search = SearchPage(self.page)

@@ -2,7 +2,10 @@
 
 For each number: « Rechercher » it and read its status; when the recipient sent it back
 again (« Rejetée », « Suspendue », « À recycler »), open its consultation page and read the
-motive and comment. Nothing is clicked that changes the portal.
+motive and comment. Nothing is clicked that changes the portal. Several invoices are read
+from one « Exporter » of every invoice of the account (:func:`listed_invoices`: one file,
+where a search each would load a page or more each); only those sent back are searched and
+opened.
 
 What a status means for the supplier (:func:`verdict`, docs/portal.md « Statuses »):
 
@@ -19,13 +22,13 @@ What a status means for the supplier (:func:`verdict`, docs/portal.md « Statuse
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from playwright.sync_api import Page
 
-from pages import SearchPage, SearchRow
+from pages import Navigator, SearchPage, SearchRow
 from scenarios._portal import search_number, translated
 from scenarios.complete import COMPLETED
 from scenarios.model import Kind
@@ -110,18 +113,48 @@ class FollowUp:
         return verdict(self.statut)
 
 
-def follow_invoice(page: Page, numero: str) -> FollowUp:
-    """Where the invoice ``numero`` stands now (the newest deposit with that number).
+#: Every invoice of the account as « Exporter » gave them, by number (case aside).
+Listed = Mapping[str, Sequence[SearchRow]]
+
+#: From this many invoices to follow, they are read from one « Exporter ».
+EXPORT_FROM = 2
+
+
+def listed_invoices(page: Page) -> Listed | None:
+    """Every invoice of the account, from one « Exporter » of a search without criteria;
+    None when the portal offers no export (the invoices are then searched one by one).
 
     Read-only. PortalError (or SessionLost) when the portal fails.
     """
+    with translated("Export des factures"):
+        rows = Navigator(page).search().export()
+    if rows is None:
+        return None
+    listed: dict[str, list[SearchRow]] = {}
+    for row in rows:
+        listed.setdefault(row.numero.casefold(), []).append(row)
+    return listed
+
+
+def follow_invoice(page: Page, numero: str, listed: Listed | None = None) -> FollowUp:
+    """Where the invoice ``numero`` stands now (the newest deposit with that number).
+
+    ``listed``: every invoice of the account (:func:`listed_invoices`), read earlier; the
+    portal is then only visited for an invoice sent back (its motive). Read-only.
+    PortalError (or SessionLost) when the portal fails.
+    """
     with translated(f"Suivi de la facture {numero}"):
-        rows = search_number(page, numero)
+        if listed is not None:
+            rows = list(listed.get(numero.casefold(), ()))
+        else:
+            rows = search_number(page, numero)
         if not rows:
             return FollowUp(numero=numero, statut="")
         row = max(rows, key=_deposit_order)  # the first of the newest, as the portal lists
         if not _is(row.statut, SENT_BACK_STATUSES):
             return FollowUp(numero=row.numero, statut=row.statut)
+        if not row.href:  # read from the export: found again, to open it
+            row = max(search_number(page, numero), key=_deposit_order)
         record = SearchPage(page).open_row(row).read()
     return FollowUp(
         numero=record.numero,
@@ -137,5 +170,7 @@ def _deposit_order(row: SearchRow) -> float:
 
 
 def follow_invoices(page: Page, numeros: Iterable[str]) -> list[FollowUp]:
-    """:func:`follow_invoice` for each number, in order."""
-    return [follow_invoice(page, numero) for numero in numeros]
+    """:func:`follow_invoice` for each number, in order (from one export when several)."""
+    numeros = list(numeros)
+    listed = listed_invoices(page) if len(numeros) >= EXPORT_FROM else None
+    return [follow_invoice(page, numero, listed) for numero in numeros]

@@ -92,7 +92,7 @@ def new_context(
         viewport={"width": 1280, "height": 900},
         storage_state=storage_state,
         record_video_dir=str(video_dir) if video_dir else None,
-        accept_downloads=False,
+        accept_downloads=True,  # « Exporter » (the follow-up reads its file)
     )
     context.set_default_timeout(settings.timeout_ms)
     context.set_default_navigation_timeout(settings.timeout_ms)

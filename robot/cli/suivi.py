@@ -62,7 +62,7 @@ from robot.run.states import State
 from robot.run.summary import totals
 from robot.secrets import registered
 from robot.timezone import PARIS
-from scenarios.follow import FollowUp, Verdict, follow_invoice
+from scenarios.follow import EXPORT_FROM, FollowUp, Listed, Verdict, follow_invoice, listed_invoices
 from scenarios.model import Kind, ScenarioError, SessionLost
 
 #: The columns of ``suivi.csv``, in order.
@@ -286,12 +286,19 @@ def _follow_all(config: Config, portal: PortalTarget, wanted: Sequence[Target]) 
         portal, settings_for(config), requests_per_min=portal.requests_per_min(config)
     ) as session:
         try:
+            listed: Listed | None = None
+            if len(wanted) >= EXPORT_FROM:  # every invoice read from one « Exporter »
+                try:
+                    listed = listed_invoices(session.page)
+                except SessionLost:
+                    session.login()
+                    listed = listed_invoices(session.page)
             for target in wanted:
                 try:
-                    seen = follow_invoice(session.page, target.numero)
+                    seen = follow_invoice(session.page, target.numero, listed)
                 except SessionLost:
                     session.login()  # the portal ended the session: once more, logged in
-                    seen = follow_invoice(session.page, target.numero)
+                    seen = follow_invoice(session.page, target.numero, listed)
                 logger.info("Suivi de {} : « {} »", target.numero, seen.statut or "introuvable")
                 followed.append(Followed(target, seen, datetime.now(PARIS)))
         finally:

@@ -75,21 +75,438 @@
     return document.body.getAttribute("data-app-root") || "";
   }
 
+  // --- Select2-style comboboxes ---------------------------------------------------------
+  /* Every select[data-select2] becomes the real portal's Select2 widget: the native select
+     stays (visually hidden, aria-hidden, still posted and still firing events) and a
+     combobox follows it; its drop-down, put at the end of <body>, has a search box filtering
+     the options. The widget's classes are Select2's own (not renamed by layout drift). */
+  const select2 = (function () {
+    const states = new WeakMap();
+    let current = null; // the state whose drop-down is open
+
+    function node(tag, className, attributes) {
+      const element = document.createElement(tag);
+      if (className) element.className = className;
+      Object.keys(attributes || {}).forEach(function (name) {
+        element.setAttribute(name, attributes[name]);
+      });
+      return element;
+    }
+
+    function fold(text) {
+      return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+        .toLowerCase();
+    }
+
+    function labelOf(select) {
+      if (!select.id) return null;
+      const label = document.querySelector('label[for="' + CSS.escape(select.id) + '"]');
+      if (label && !label.id) label.id = select.id + "-label";
+      return label;
+    }
+
+    function selectedText(select) {
+      const option = select.selectedIndex >= 0 ? select.options[select.selectedIndex] : null;
+      return option ? option.text : "";
+    }
+
+    /* The combobox as the native select is now: text, ids, label, error, disabled. */
+    function sync(state) {
+      const select = state.select;
+      const combo = state.combo;
+      const text = selectedText(select);
+      state.rendered.id = "select2-" + select.id + "-container";
+      state.rendered.textContent = text;
+      state.rendered.setAttribute("title", text);
+      const label = labelOf(select);
+      if (label) combo.setAttribute("aria-labelledby", label.id);
+      else combo.removeAttribute("aria-labelledby");
+      ["aria-invalid", "aria-describedby"].forEach(function (name) {
+        const value = select.getAttribute(name);
+        if (value === null) combo.removeAttribute(name);
+        else combo.setAttribute(name, value);
+      });
+      if (select.disabled) {
+        combo.setAttribute("aria-disabled", "true");
+        combo.setAttribute("tabindex", "-1");
+        if (current === state) close(state, false);
+      } else {
+        combo.removeAttribute("aria-disabled");
+        combo.setAttribute("tabindex", "0");
+      }
+    }
+
+    function resultsId(state) {
+      return "select2-" + state.select.id + "-results";
+    }
+
+    function place(state) {
+      if (!state.dropdown) return;
+      const box = state.combo.getBoundingClientRect();
+      const style = state.dropdown.style;
+      style.left = box.left + window.scrollX + "px";
+      style.top = box.bottom + window.scrollY + "px";
+      style.width = Math.max(box.width, 160) + "px";
+    }
+
+    function highlight(state, item) {
+      if (state.highlighted) {
+        state.highlighted.classList.remove("select2-results__option--highlighted");
+      }
+      state.highlighted = item;
+      if (item) {
+        item.classList.add("select2-results__option--highlighted");
+        state.search.setAttribute("aria-activedescendant", item.id);
+        item.scrollIntoView({ block: "nearest" });
+      } else {
+        state.search.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    /* The options whose text holds what was typed (case and accents ignored). */
+    function fill(state) {
+      const wanted = fold(state.search.value);
+      const list = state.list;
+      list.replaceChildren();
+      state.highlighted = null;
+      let chosen = null;
+      Array.prototype.forEach.call(state.select.options, function (option, index) {
+        if (wanted && fold(option.text).indexOf(wanted) < 0) return;
+        const selected = index === state.select.selectedIndex;
+        const item = node("li", "select2-results__option", {
+          role: "option",
+          id: "select2-" + state.select.id + "-result-" + index,
+          "aria-selected": selected ? "true" : "false",
+        });
+        if (option.disabled) item.setAttribute("aria-disabled", "true");
+        item.textContent = option.text;
+        item.setAttribute("data-index", String(index));
+        list.appendChild(item);
+        if (!chosen && (selected || wanted)) chosen = item;
+      });
+      if (!list.children.length) {
+        const message = node("li", "select2-results__message", { role: "alert" });
+        message.textContent = "Aucun résultat trouvé";
+        list.appendChild(message);
+      }
+      highlight(state, chosen || list.querySelector("[role=option]"));
+    }
+
+    function open(state) {
+      if (state.select.disabled || current === state) return;
+      if (current) close(current, false);
+      current = state;
+      const id = resultsId(state);
+      const labelId = state.combo.getAttribute("aria-labelledby");
+      const dropdown = node("span", "select2-container select2-container--open");
+      const box = node("span", "select2-dropdown");
+      const searchBox = node("span", "select2-search");
+      const search = node("input", "select2-search__field", {
+        type: "search",
+        role: "searchbox",
+        "aria-label": "Rechercher",
+        "aria-autocomplete": "list",
+        "aria-controls": id,
+        autocomplete: "off",
+      });
+      const results = node("span", "select2-results");
+      const list = node("ul", "select2-results__options", { role: "listbox", id: id });
+      if (labelId) list.setAttribute("aria-labelledby", labelId);
+      searchBox.appendChild(search);
+      results.appendChild(list);
+      box.append(searchBox, results);
+      dropdown.appendChild(box);
+      state.dropdown = dropdown;
+      state.search = search;
+      state.list = list;
+      document.body.appendChild(dropdown);
+      state.combo.setAttribute("aria-expanded", "true");
+      state.combo.setAttribute("aria-controls", id);
+      state.container.classList.add("select2-container--open");
+      place(state);
+      fill(state);
+      search.addEventListener("input", function () {
+        fill(state);
+      });
+      search.addEventListener("keydown", function (event) {
+        onSearchKey(state, event);
+      });
+      list.addEventListener("mousemove", function (event) {
+        const item = event.target.closest("[role=option]");
+        if (item && item !== state.highlighted) highlight(state, item);
+      });
+      list.addEventListener("click", function (event) {
+        const item = event.target.closest("[role=option]");
+        if (item && item.getAttribute("aria-disabled") !== "true") pick(state, item);
+      });
+      search.focus();
+    }
+
+    function close(state, focus) {
+      if (current !== state) return;
+      current = null;
+      if (state.dropdown) state.dropdown.remove();
+      state.dropdown = state.search = state.list = state.highlighted = null;
+      state.combo.setAttribute("aria-expanded", "false");
+      state.combo.removeAttribute("aria-controls");
+      state.container.classList.remove("select2-container--open");
+      if (focus) state.combo.focus();
+    }
+
+    function pick(state, item) {
+      const index = Number(item.getAttribute("data-index"));
+      const select = state.select;
+      const changed = select.selectedIndex !== index;
+      select.selectedIndex = index;
+      close(state, true);
+      sync(state);
+      if (changed) {
+        select.dispatchEvent(new Event("input", { bubbles: true }));
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    }
+
+    function onSearchKey(state, event) {
+      const items = Array.prototype.slice.call(state.list.querySelectorAll("[role=option]"));
+      const at = items.indexOf(state.highlighted);
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        if (!items.length) return;
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        const next = at < 0 ? 0 : Math.min(items.length - 1, Math.max(0, at + step));
+        highlight(state, items[next]);
+      } else if (event.key === "Enter") {
+        event.preventDefault(); // never submits the form from the search box
+        if (state.highlighted && state.highlighted.getAttribute("aria-disabled") !== "true") {
+          pick(state, state.highlighted);
+        }
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        close(state, true);
+      } else if (event.key === "Tab") {
+        close(state, true); // then the browser moves on from the combobox
+      }
+    }
+
+    function onComboKey(state, event) {
+      const key = event.key;
+      if (key === "Enter" || key === " " || key === "ArrowDown" || key === "ArrowUp") {
+        event.preventDefault();
+        open(state);
+      } else if (key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
+        // Typing on the closed combobox opens it and types into its search box.
+        event.preventDefault();
+        open(state);
+        if (current === state) {
+          state.search.value = key;
+          fill(state);
+        }
+      }
+    }
+
+    function enhance(select) {
+      if (states.has(select) || !select.isConnected) return;
+      const container = node("span", "select2 select2-container");
+      const selection = node("span", "selection");
+      const combo = node("span", "select2-selection select2-selection--single", {
+        role: "combobox",
+        tabindex: "0",
+        "aria-haspopup": "listbox",
+        "aria-expanded": "false",
+      });
+      const rendered = node("span", "select2-selection__rendered");
+      const arrow = node("span", "select2-selection__arrow", { "aria-hidden": "true" });
+      arrow.appendChild(document.createElement("b"));
+      combo.append(rendered, arrow);
+      selection.appendChild(combo);
+      container.appendChild(selection);
+      const state = { select: select, container: container, combo: combo, rendered: rendered };
+      states.set(select, state);
+      select.classList.add("select2-hidden-accessible");
+      select.setAttribute("aria-hidden", "true");
+      select.setAttribute("tabindex", "-1");
+      select.after(container);
+      sync(state);
+      combo.addEventListener("click", function () {
+        if (current === state) close(state, true);
+        else open(state);
+      });
+      combo.addEventListener("keydown", function (event) {
+        onComboKey(state, event);
+      });
+      select.addEventListener("change", function () {
+        sync(state);
+      });
+      select.addEventListener("focus", function () {
+        combo.focus(); // the hidden native is never where a person types
+      });
+      new MutationObserver(function () {
+        sync(state);
+      }).observe(select, {
+        childList: true,
+        subtree: true,
+        characterData: true,
+        attributes: true,
+        attributeFilter: ["disabled", "id", "aria-invalid", "aria-describedby", "selected"],
+      });
+    }
+
+    function enhanceAll(root) {
+      if (root.matches && root.matches("select[data-select2]")) enhance(root);
+      if (root.querySelectorAll) root.querySelectorAll("select[data-select2]").forEach(enhance);
+    }
+
+    function start() {
+      enhanceAll(document);
+      // Selects added later (« Ajouter une ligne »): enhanced as they arrive.
+      new MutationObserver(function (records) {
+        records.forEach(function (record) {
+          record.addedNodes.forEach(function (added) {
+            if (added.nodeType === 1) enhanceAll(added);
+          });
+        });
+      }).observe(document.body, { childList: true, subtree: true });
+      // A click anywhere else closes the open drop-down, unchanged.
+      document.addEventListener("mousedown", function (event) {
+        if (!current) return;
+        if (current.dropdown && current.dropdown.contains(event.target)) return;
+        if (current.container.contains(event.target)) return;
+        close(current, false);
+      });
+      // A click on a label goes to its combobox, not to the hidden select.
+      document.addEventListener("click", function (event) {
+        const label = event.target.closest("label[for]");
+        if (!label) return;
+        const select = document.getElementById(label.htmlFor);
+        const state = select ? states.get(select) : null;
+        if (state) {
+          event.preventDefault();
+          state.combo.focus();
+        }
+      });
+      window.addEventListener("resize", function () {
+        if (current) place(current);
+      });
+      document.addEventListener("scroll", function (event) {
+        if (current && !(current.dropdown && current.dropdown.contains(event.target))) {
+          place(current);
+        }
+      }, true);
+    }
+
+    return { start: start, enhanceAll: enhanceAll };
+  })();
+
+  // --- collapsible panels (Bootstrap's « collapse ») ------------------------------------
+  /* A button [data-collapse-toggle] shows or hides the panel its aria-controls names, with a
+     short height transition (Bootstrap's « collapsing »). The panel's classes are renamed by
+     layout drift: the panel gives them (data-collapse-class, data-show-class,
+     data-collapsing-class). */
+  function setupCollapse(toggle) {
+    const panel = document.getElementById(toggle.getAttribute("aria-controls") || "");
+    if (!panel) return;
+    const names = {
+      collapse: panel.getAttribute("data-collapse-class") || "collapse",
+      show: panel.getAttribute("data-show-class") || "show",
+      collapsing: panel.getAttribute("data-collapsing-class") || "collapsing",
+    };
+    let pending = null; // the end of the transition under way: run at once on a new click
+    function settle() {
+      if (!pending) return;
+      window.clearTimeout(pending.timer);
+      const opening = pending.opening;
+      pending = null;
+      panel.classList.remove(names.collapsing);
+      panel.classList.add(names.collapse);
+      if (opening) panel.classList.add(names.show);
+      panel.style.height = "";
+    }
+    toggle.addEventListener("click", function () {
+      settle();
+      const opening = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", opening ? "true" : "false");
+      if (opening) {
+        panel.classList.remove(names.collapse);
+        panel.classList.add(names.collapsing);
+        panel.style.height = "0px";
+        void panel.offsetHeight;
+        panel.style.height = panel.scrollHeight + "px";
+      } else {
+        panel.style.height = panel.getBoundingClientRect().height + "px";
+        void panel.offsetHeight;
+        panel.classList.add(names.collapsing);
+        panel.classList.remove(names.collapse, names.show);
+        void panel.offsetHeight;
+        panel.style.height = "0px";
+      }
+      pending = { opening: opening, timer: window.setTimeout(settle, 200) };
+    });
+  }
+
+  // --- « Télécharger »: the pop-up of an invoice's documents ----------------------------
+  let downloadOpener = null;
+
+  function closeDownload() {
+    document.querySelectorAll("[data-download-popup]").forEach(function (popup) {
+      popup.remove();
+    });
+    if (downloadOpener && downloadOpener.isConnected) downloadOpener.focus();
+    downloadOpener = null;
+  }
+
+  /* A piece of page fetched by the page's script: its HTML, or null when the session is
+     gone (the page is then reloaded: the portal shows its login); rejects on another error. */
+  function fetchFragment(url) {
+    return fetch(url, { headers: { "X-Fragment": "1" }, credentials: "same-origin" }).then(
+      function (response) {
+        if (response.status === 401) {
+          window.location.reload();
+          return null;
+        }
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      }
+    );
+  }
+
+  function openDownload(button) {
+    closeDownload();
+    fetchFragment(button.getAttribute("data-download"))
+      .then(function (html) {
+        if (html === null) return;
+        document.body.insertAdjacentHTML("beforeend", html);
+        downloadOpener = button;
+        const popups = document.querySelectorAll("[data-download-popup]");
+        const dialog = popups[popups.length - 1].querySelector("[role=dialog]");
+        const first = dialog.querySelector("a[href], button");
+        (first || dialog).focus();
+      })
+      .catch(function () {
+        const message = document.createElement("p");
+        message.setAttribute("role", "alert");
+        message.textContent = "Le chargement des documents a échoué. Veuillez réessayer.";
+        button.after(message);
+      });
+  }
+
+  document.addEventListener("click", function (event) {
+    const opener = event.target.closest("[data-download]");
+    if (opener) {
+      openDownload(opener);
+      return;
+    }
+    if (event.target.closest("[data-close-download]")) closeDownload();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && document.querySelector("[data-download-popup]")) {
+      closeDownload();
+    }
+  });
+
   // --- slow lists: load the table fragment --------------------------------------------
   function loadFragments() {
     document.querySelectorAll("[data-fragment]").forEach(function (holder) {
-      fetch(holder.getAttribute("data-fragment"), {
-        headers: { "X-Fragment": "1" },
-        credentials: "same-origin",
-      })
-        .then(function (response) {
-          if (response.status === 401) {
-            window.location.reload();
-            return null;
-          }
-          if (!response.ok) throw new Error(String(response.status));
-          return response.text();
-        })
+      fetchFragment(holder.getAttribute("data-fragment"))
         .then(function (html) {
           if (html !== null) holder.outerHTML = html;
         })
@@ -183,6 +600,7 @@
           const label = row.querySelector('label[for="' + oldId + '"]');
           if (label) {
             label.htmlFor = input.id;
+            label.id = input.id + "-label";
             label.textContent = label.getAttribute("data-label") + " ligne " + n;
           }
           const error = input.getAttribute("aria-describedby");
@@ -311,6 +729,8 @@
   }
 
   function start() {
+    select2.start();
+    document.querySelectorAll("[data-collapse-toggle]").forEach(setupCollapse);
     loadFragments();
     const summary = document.querySelector("[data-error-summary]");
     if (summary) summary.focus();

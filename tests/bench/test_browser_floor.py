@@ -21,4 +21,4 @@ def test_browser_floor_loads_the_pages_of_a_transaction_with_audit_off_and_on() 
 def test_the_pages_are_those_a_transaction_loads() -> None:
     pages = pages_of({"id": 7, "numero": "FAC-7"})
     assert pages.count("/factures-emises/factures/7") == 3
-    assert "/factures-emises/rechercher?numero=FAC-7-B" in pages
+    assert "/factures-emises/rechercher?listeResultats.critere.numero=FAC-7-B" in pages

@@ -20,6 +20,7 @@ from pages import (
     OptionUnavailable,
     PortalUnavailable,
 )
+from pages._options import selected_value
 from sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +70,8 @@ def test_siret_loads_the_services_of_its_structure(
     assert model["code_service"] in {service.value for service in services}
     assert all(service.label.startswith(service.value + " - ") for service in services)
     chosen = form.destinataire.set_code_service(model["code_service"])
-    expect(form.destinataire.code_service).to_have_value(chosen.value)
+    expect(form.destinataire.code_service).to_have_text(chosen.label)  # the widget shows it
+    assert selected_value(form.destinataire.code_service) == chosen.value  # the form sends it
     with pytest.raises(OptionUnavailable):
         form.destinataire.set_code_service("SERVICE-INCONNU")
 

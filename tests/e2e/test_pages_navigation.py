@@ -64,13 +64,13 @@ def test_synthese_is_shown_fifty_rows_a_page_and_reopened_so_in_one_page_load(
     log_in(page, fresh_sandbox)
     forget_urls()
     Navigator(page).synthese()
-    expect(page.get_by_label("Lignes par page")).to_have_value("50")
+    expect(page.get_by_role("combobox", name="Lignes par page")).to_have_text("50")
     expect(page.get_by_text("Page 1 sur 1")).to_be_visible()
     Navigator(page).home()
     loads: list[str] = []
     page.on("framenavigated", lambda frame: loads.append(frame.url))
     Navigator(page).synthese()
-    expect(page.get_by_label("Lignes par page")).to_have_value("50")
+    expect(page.get_by_role("combobox", name="Lignes par page")).to_have_text("50")
     expect(page.get_by_text("Page 1 sur 1")).to_be_visible()
     assert len(loads) == 1
 
@@ -82,5 +82,5 @@ def test_synthese_can_be_opened_at_the_portals_own_page_size(
     log_in(page, fresh_sandbox)
     forget_urls()
     Navigator(page).synthese(rows_per_page=None)
-    expect(page.get_by_label("Lignes par page")).to_have_value("10")
+    expect(page.get_by_role("combobox", name="Lignes par page")).to_have_text("10")
     expect(page.get_by_text(re.compile(r"Page 1 sur [2-9]"))).to_be_visible()

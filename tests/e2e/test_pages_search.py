@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from portal_support import log_in
 
-from pages import Navigator
+from pages import LoginRequired, Navigator
 from sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.e2e
@@ -66,3 +66,42 @@ def test_open_picks_the_result_with_the_wanted_status(
     record = search.open(numero, statut="Rejetée").read()
     assert (record.numero, record.statut) == (numero, "Rejetée")
     expect(page.get_by_role("heading", name=f"Facture {numero}")).to_be_visible()
+
+
+def _documents(page: Page) -> list[str]:
+    """The documents (and files) ``page`` asks the portal for, as they are asked."""
+    asked: list[str] = []
+    page.on(
+        "request",
+        lambda request: asked.append(request.url) if request.is_navigation_request() else None,
+    )
+    return asked
+
+
+def test_export_reads_every_result_in_one_file(page: Page, fresh_sandbox: RunningSandbox) -> None:
+    fresh_sandbox.reset(seed=25)
+    log_in(page, fresh_sandbox)
+    search = Navigator(page).search()
+    paged = search.search(statut="Rejetée")
+    assert len(paged) > 20  # three pages of 10
+    asked = _documents(page)
+
+    exported = search.export(statut="Rejetée")
+
+    assert exported is not None
+    assert [
+        (r.numero, r.date_depot, r.destinataire, r.montant_ttc, r.statut) for r in exported
+    ] == [(r.numero, r.date_depot, r.destinataire, r.montant_ttc, r.statut) for r in paged]
+    assert len(asked) == 2  # the search's first page, then the file: no page walked
+    assert search.export(numero="AUCUNE-FACTURE-9") is None  # nothing found, nothing exported
+
+
+def test_export_after_the_session_ended_raises_login_required(
+    page: Page, fresh_sandbox: RunningSandbox
+) -> None:
+    log_in(page, fresh_sandbox)
+    search = Navigator(page).search()
+    search.submit()
+    fresh_sandbox.admin("POST", "/_admin/sessions/expire")
+    with pytest.raises(LoginRequired):
+        search.download(search.export_button)

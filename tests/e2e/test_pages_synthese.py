@@ -135,7 +135,7 @@ def test_the_list_navigation_showed_is_walked_from_there_without_checking_it_aga
     rows = synthese.rows(rows_per_page=10)
     assert len(waits) == 1
     assert {row.numero for row in rows} == set(_in_work_list(fresh_sandbox))
-    expect(page.get_by_label("Lignes par page")).to_have_value("10")
+    expect(page.get_by_role("combobox", name="Lignes par page")).to_have_text("10")
     # Walked once: the next walk checks where the list stands (last page now).
     synthese.rows(rows_per_page=None)
     assert len(waits) == 2

@@ -6,6 +6,7 @@ Role and label locators only, web-first assertions only.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,17 @@ def _log_in(page: Page, sandbox: RunningSandbox) -> None:
     page.get_by_label("Mot de passe").fill(sandbox.options.password)
     page.get_by_role("button", name="Connexion").click()
     expect(page.get_by_role("heading", name="Accueil")).to_be_visible()
+
+
+def _choose(page: Page, name: str, typed: str, option: str | re.Pattern[str]) -> None:
+    """A Select2 drop-down, as a person uses it: click the combobox, type in its search box,
+    click the option."""
+    page.get_by_role("combobox", name=name, exact=True).click()
+    page.get_by_role("searchbox", name="Rechercher").fill(typed)
+    page.get_by_role("listbox", name=name, exact=True).get_by_role(
+        "option", name=option, exact=isinstance(option, str)
+    ).click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
 
 
 def _pending(sandbox: RunningSandbox) -> list[dict[str, Any]]:
@@ -86,20 +98,23 @@ def test_person_acknowledges_processes_and_reissues_a_rejected_invoice(
 
     # Reissue under a new number: every block of « Saisir une facture ».
     _open_form(page)
-    page.get_by_label("Cadre de facturation").select_option("A1")
+    _choose(page, "Cadre de facturation", "A1 -", "A1 - Dépôt par un fournisseur d'une facture")
     page.get_by_label("SIRET du destinataire").fill(rejected["siret_destinataire"])
     page.get_by_label("SIRET du destinataire").press("Tab")
-    service = page.get_by_label("Code service")
-    expect(service.get_by_role("option", name="Sélectionnez un service")).to_be_attached()
+    service = page.get_by_role("combobox", name="Code service", exact=True)
+    expect(service).to_have_text("Sélectionnez un service")
     if rejected["code_service"]:
-        service.select_option(rejected["code_service"])
-    page.get_by_label("Coordonnées bancaires").select_option(index=1)
-    page.get_by_label("Type de facture").select_option(label="Facture")
+        code = rejected["code_service"]
+        _choose(page, "Code service", code, re.compile(rf"^{re.escape(code)} - "))
+        expect(service).to_have_text(re.compile(rf"^{re.escape(code)} - "))
+    page.get_by_role("combobox", name="Coordonnées bancaires", exact=True).click()
+    page.get_by_role("listbox", name="Coordonnées bancaires").get_by_role("option").nth(1).click()
+    _choose(page, "Type de facture", "fact", "Facture")
     page.get_by_label("Numéro", exact=True).fill(new_number)
     page.get_by_label("Date de facture").fill(rejected["date_facture"])
-    page.get_by_label("Devise").select_option("EUR")
-    page.get_by_label("Type de TVA").select_option(label="TVA sur les débits")
-    page.get_by_label("Mode de paiement").select_option(label="Virement")
+    _choose(page, "Devise", "eur", "EUR")
+    _choose(page, "Type de TVA", "debits", "TVA sur les débits")
+    _choose(page, "Mode de paiement", "vire", "Virement")
     page.get_by_label("Numéro d'engagement").fill(rejected["numero_engagement"])
     page.get_by_label("Numéro de marché").fill("MARCHE-2026-01")
     page.get_by_label("Référence ligne 1").fill("ART-1")
@@ -112,7 +127,7 @@ def test_person_acknowledges_processes_and_reissues_a_rejected_invoice(
     page.get_by_label("Désignation ligne 2").fill("Support")
     page.get_by_label("Quantité ligne 2").fill("1,5")
     page.get_by_label("Prix unitaire HT ligne 2").fill("100")
-    page.get_by_label("Taux de TVA ligne 2").select_option("5.5")
+    _choose(page, "Taux de TVA ligne 2", "5,5", "5,5 %")
     # 2 × 450,50 − 1 = 900,00 at 20 %; 150,00 at 5,5 % → TVA 180,00 + 8,25.
     expect(page.get_by_label("Total HT")).to_have_text("1\u202f050,00 €")
     expect(page.get_by_label("Total TVA")).to_have_text("188,25 €")
@@ -142,6 +157,30 @@ def test_person_acknowledges_processes_and_reissues_a_rejected_invoice(
     page.get_by_role("search").get_by_role("button", name="Rechercher").click()
     results = page.get_by_role("table", name="Résultats de la recherche")
     expect(results.get_by_role("link", name=new_number, exact=True)).to_be_visible()
+
+    # Its documents: the PDF and the attachment sent with it.
+    results.get_by_role("button", name=f"Télécharger la facture {new_number}").click()
+    documents = page.get_by_role("dialog", name=f"Télécharger la facture {new_number}")
+    with page.expect_download() as attachment_download:
+        documents.get_by_role("link", name="bon-de-commande.pdf").click()
+    assert attachment_download.value.suggested_filename == "bon-de-commande.pdf"
+    with page.expect_download() as pdf_download:
+        documents.get_by_role("link", name="Facture au format PDF").click()
+    assert pdf_download.value.suggested_filename == f"facture_{new_number}.pdf"
+    documents.get_by_role("button", name="Fermer").click()
+    expect(documents).to_have_count(0)
+
+    # And the results as a spreadsheet: one row, as the table shows it.
+    with page.expect_download() as export:
+        page.get_by_role("button", name="Exporter").click()
+    lines = Path(export.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "Numéro de facture;Date de dépôt;Destinataire;Montant TTC;Statut"
+    assert len(lines) == 2 and lines[1].startswith(new_number + ";")
+    row = lines[1].split(";")
+    assert row[3] == "1\u202f238,25 €" and row[4] in (
+        "En cours d'acheminement",
+        "Mise à disposition du destinataire",  # routed meanwhile (acheminement_s)
+    )
 
 
 def test_entry_form_shows_every_error_and_keeps_what_was_typed(

@@ -83,19 +83,27 @@ def test_check_portal_tolerates_moved_columns_moved_blocks_and_changed_ids(
     assert "0 écart(s)" in result.output
 
 
+@pytest.mark.parametrize(
+    ("label", "renamed"),
+    [
+        ("Traiter le rejet", "Traiter"),
+        ("Statut", "État"),  # a Select2 list's label
+        ("Aller à la page suivante du tableau", "Suivant"),  # a pagination button's title
+    ],
+)
 def test_run_refuses_a_portal_whose_label_changed_and_acknowledges_nothing(
-    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
+    fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path, label: str, renamed: str
 ) -> None:
     # Passes once the runner calls scenarios.preflight.assert_portal_matches right after login.
     numero = next(i["numero"] for i in fresh_sandbox.invoices("REJETEE") if not i["acquittee"])
     plan = write_plan(tmp_path / "plan.csv", [{"numero_rejete": numero, "nouveau_numero": "D-1"}])
-    fresh_sandbox.set_faults(label_renames={"Traiter le rejet": "Traiter"})
+    fresh_sandbox.set_faults(label_renames={label: renamed})
     before = _state(fresh_sandbox)
 
     result = robot_cli("run", "--plan", str(plan), CHORUS_MAX_RETRIES="0")
 
     assert result.exit_code == 3, result.output
-    assert "Traiter le rejet" in result.output
+    assert f"« {label} » introuvable" in result.output
     assert _state(fresh_sandbox) == before
 
 

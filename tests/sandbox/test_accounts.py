@@ -276,7 +276,10 @@ def test_each_account_sees_only_its_own_invoices_in_every_list(
         home = client.get("/accueil")
         synthese = client.get("/factures-emises/synthese?taille=50")
         everything = client.get("/factures-emises/rechercher?taille=50")
-        by_number = client.get("/factures-emises/rechercher", params={"numero": target["numero"]})
+        by_number = client.get(
+            "/factures-emises/rechercher",
+            params={"listeResultats.critere.numero": target["numero"]},
+        )
     assert len(window) == 4 and _ids(home) == window
     assert _ids(synthese) == in_synthese
     assert _ids(everything) == {i["id"] for i in mine}

@@ -205,6 +205,17 @@ def test_idle_session_expires_and_says_so(fresh_sandbox: RunningSandbox) -> None
     assert 'role="alert"' in page.text and EXPIRED in page.text
 
 
+def test_a_form_posted_after_the_session_expired_leads_to_the_login_saying_so(
+    fresh_sandbox: RunningSandbox,
+) -> None:
+    with fresh_sandbox.http_client() as client:
+        csrf = csrf_token(client.get("/accueil").text)
+        fresh_sandbox.set_faults(session_idle_s=0.05, latency_ms=150)
+        page = client.post("/accueil/fenetre", data={"csrf": csrf, "action": "fermer"})
+    assert page.url.path == "/connexion"  # not « Requête refusée »: the token was right
+    assert 'role="alert"' in page.text and EXPIRED in page.text
+
+
 def test_session_survives_within_the_idle_limit(fresh_sandbox: RunningSandbox) -> None:
     fresh_sandbox.set_faults(session_idle_s=60)
     with fresh_sandbox.http_client() as client:

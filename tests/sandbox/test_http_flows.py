@@ -145,24 +145,57 @@ def test_processing_an_invoice_that_is_not_rejected_says_so(
     assert "Sélectionnez au moins une facture." in nothing.text
 
 
+def _page_buttons(page: str) -> dict[str, tuple[int, bool]]:
+    """The pagination's buttons: title → (page it asks, disabled)."""
+    found = re.findall(
+        r'<button type="submit" name="page" value="(\d+)" title="([^"]+)"[^>]*?( disabled)?>',
+        page,
+    )
+    return {title: (int(value), bool(off)) for value, title, off in found}
+
+
+FIRST, PREVIOUS = "Aller à la première page du tableau", "Aller à la page précédente du tableau"
+NEXT, LAST = "Aller à la page suivante du tableau", "Aller à la dernière page du tableau"
+
+
 def test_synthese_is_paginated_with_a_choice_of_rows_per_page(
     fresh_sandbox: RunningSandbox,
 ) -> None:
     fresh_sandbox.reset(seed=24)
     with fresh_sandbox.http_client() as client:
         first = client.get("/factures-emises/synthese").text
+        middle = client.get("/factures-emises/synthese?page=2").text
         last = client.get("/factures-emises/synthese?page=3").text
         wide = client.get("/factures-emises/synthese?taille=50").text
     count = re.search(r"(\d+) facture\(s\)", first)
     assert count is not None
     total = int(count.group(1))
     assert total > 20
-    assert "Page 1 sur 3" in first and "Page suivante" in first
-    assert "Page précédente" not in first
+    assert "Page 1 sur 3" in first and "Page 3 sur 3" in last
+    assert _page_buttons(first) == {
+        FIRST: (1, True),
+        PREVIOUS: (1, True),
+        NEXT: (2, False),
+        LAST: (3, False),
+    }
+    assert _page_buttons(middle) == {
+        FIRST: (1, False),
+        PREVIOUS: (1, False),
+        NEXT: (3, False),
+        LAST: (3, False),
+    }
+    assert _page_buttons(last) == {
+        FIRST: (1, False),
+        PREVIOUS: (2, False),
+        NEXT: (3, True),
+        LAST: (3, True),
+    }
+    assert "Page précédente" not in first and "Page suivante" not in last  # the old links
     assert first.count("Sélectionner la facture") == 10
-    assert "Page 3 sur 3" in last and "Page suivante" not in last
-    assert "Page précédente" in last
     assert wide.count("Sélectionner la facture") == total and "Page 1 sur 1" in wide
+    assert all(off for _, off in _page_buttons(wide).values())
+    # The buttons' form keeps the size; the page's own size form keeps the filters.
+    assert '<input type="hidden" name="taille" value="50">' in wide
 
 
 def test_consultation_page_shows_every_field_the_rejection_and_acknowledge(
@@ -193,14 +226,17 @@ def test_consultation_page_shows_every_field_the_rejection_and_acknowledge(
     assert "Acquittement du rejet" in acknowledged
 
 
+NUMERO, STATUT = "listeResultats.critere.numero", "listeResultats.critere.statut"
+
+
 def test_search_finds_by_exact_number_case_insensitively(fresh_sandbox: RunningSandbox) -> None:
     invoice = _pending(fresh_sandbox)[0]
     with fresh_sandbox.http_client() as client:
         found = client.get(
-            "/factures-emises/rechercher", params={"numero": invoice["numero"].lower()}
+            "/factures-emises/rechercher", params={NUMERO: invoice["numero"].lower()}
         ).text
-        by_status = client.get("/factures-emises/rechercher", params={"statut": "REJETEE"}).text
-        none = client.get("/factures-emises/rechercher", params={"numero": "INCONNU-1"}).text
+        by_status = client.get("/factures-emises/rechercher", params={STATUT: "REJETEE"}).text
+        none = client.get("/factures-emises/rechercher", params={NUMERO: "INCONNU-1"}).text
     assert "Résultats de la recherche" in found
     assert found.count('href="/factures-emises/factures/') == 1
     assert f">{invoice['numero']}</a>" in found

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pyotp
 import pytest
+from portal_support import three_origins
 
 from sandbox.oidc import REFUSED_TITLE
 from sandbox.server import PortalClient, RunningSandbox, csrf_token, form_action, start_sandbox
@@ -29,14 +30,7 @@ AUTH = REALM + "/protocol/openid-connect/auth"
 
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    options = SandboxOptions(
-        data_dir=tmp_path_factory.mktemp("three-origins"),
-        seed=3,
-        origins=3,
-        admin_token="test-admin-token-0123456789",
-    )
-    with start_sandbox(options, mode="thread") as running:
-        yield running
+    yield from three_origins(tmp_path_factory, "three-origins")
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ from pages._parse import (
     parse_yes_no,
 )
 from pages._table import TableRow, table_rows
+from pages.errors import ElementMissing
+from pages.search import rows_from_export
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -189,3 +191,23 @@ def test_a_table_row_is_read_by_the_declared_columns_whatever_their_order() -> N
         "statut": "Rejetée",
     }
     assert TableRow({}, "").fields(SearchPage.COLUMNS) == dict.fromkeys(cells, "")
+
+
+def test_the_export_file_is_read_by_its_headers_in_any_order() -> None:
+    text = (
+        "\ufeffStatut;Numéro de facture;Montant TTC;Destinataire;Date de dépôt;Autre\r\n"
+        "Rejetée;F-1;1\u202f234,50 €;Mairie de Lyon;03/02/2026 10:15;x\r\n"
+        "\r\n"
+        "Mise à disposition du destinataire;F-2;12,00 €;—;04/02/2026 09:00;y\r\n"
+    ).lstrip("\ufeff")
+    rows = rows_from_export(text)
+    assert [(r.numero, r.statut, r.montant_ttc, r.destinataire, r.href) for r in rows] == [
+        ("F-1", "Rejetée", Decimal("1234.50"), "Mairie de Lyon", ""),
+        ("F-2", "Mise à disposition du destinataire", Decimal("12.00"), "", ""),
+    ]
+    assert rows[0].deposited_at is not None
+
+
+def test_an_export_file_without_a_column_read_is_refused_naming_it() -> None:
+    with pytest.raises(ElementMissing, match="Montant TTC"):
+        rows_from_export("Numéro de facture;Date de dépôt;Destinataire;Statut\r\nF-1;;;\r\n")
