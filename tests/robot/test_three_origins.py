@@ -68,10 +68,15 @@ def _cpp_pages(run_dir: Path) -> int:
     return sum(data.count(b"/cpp/factures-emises") for _, data in texts_of(run_dir / "traces"))
 
 
-def _plan(sandbox: RunningSandbox, folder: Path, count: int, prefix: str) -> tuple[Path, list[str]]:
+def _plan(
+    sandbox: RunningSandbox, folder: Path, count: int, prefix: str, **more: str
+) -> tuple[Path, list[str]]:
     numbers = [i["numero"] for i in sandbox.invoices("REJETEE") if not i["rejet_traite"]][:count]
     assert len(numbers) == count
-    rows = [{"numero_rejete": n, "nouveau_numero": f"{prefix}-{k}"} for k, n in enumerate(numbers)]
+    rows = [
+        {"numero_rejete": n, "nouveau_numero": f"{prefix}-{k}", **more}
+        for k, n in enumerate(numbers)
+    ]
     return write_plan(folder / "plan.csv", rows), numbers
 
 
@@ -118,14 +123,17 @@ def test_a_plan_runs_through_the_three_origins_with_the_emailed_code_and_session
     assert fresh_sandbox.options.password not in result.output
 
 
-def test_a_plan_runs_through_the_three_origins_with_authenticator_codes(
+def test_a_plan_runs_through_the_three_origins_with_authenticator_codes_under_layout_drift(
     fresh_sandbox: RunningSandbox, robot_cli: RobotCli, tmp_path: Path
 ) -> None:
     user = fresh_sandbox.options.user
     secret = pyotp.random_base32()
     enrolled = fresh_sandbox.admin("POST", "totp", json={"compte": user, "secret": secret})
     assert enrolled.status_code == 200, enrolled.text
-    plan, _ = _plan(fresh_sandbox, tmp_path, 2, "TRIOTOTP")
+    # A rate to choose in each line's Select2 list; every id and class renamed, columns and
+    # blocks moved: the widgets' too.
+    plan, _ = _plan(fresh_sandbox, tmp_path, 2, "TRIOTOTP", taux_tva="5,5")
+    fresh_sandbox.set_faults(layout_drift=True, reorder=True)
 
     result = robot_cli(
         "run", "--plan", str(plan), CHORUS_OTP_SOURCE="totp", CHORUS_OTP_TOTP_SECRET=secret
@@ -133,6 +141,9 @@ def test_a_plan_runs_through_the_three_origins_with_authenticator_codes(
 
     assert result.exit_code == 0, result.output
     assert set(result.states().values()) == {"done"}
+    for k in range(2):
+        lines = fresh_sandbox.invoice(f"TRIOTOTP-{k}")["lignes"]
+        assert {str(line["taux_tva"]) for line in lines} == {"5.5"}
     steps = fresh_sandbox.admin("GET", "totp").json()["comptes"][user]["pas_utilises"]
     assert steps, "the robot did not log in with an authenticator code"
     codes = [pyotp.TOTP(secret).at(step * 30) for step in steps]
