@@ -3,9 +3,10 @@
 The invoicing application shows its lists as Select2 widgets: the native ``<select>`` is
 hidden (``aria-hidden``) and a ``combobox`` named by the same label stands in its place; a
 click opens a drop-down, appended to the page's end, with a search box and a ``listbox`` of
-``option`` items. The robot does what a person does: it clicks the combobox, types the
-option's text in the search box and clicks the option (SCREENS.md, « Listes déroulantes »).
-A plain ``<select>`` (a portal page without the widget) is chosen from directly.
+``option`` items. The robot does what a person does: it clicks the combobox, narrows a long
+list by typing the option's text in the search box, and clicks the option (SCREENS.md,
+« Select2 drop-downs »). A plain ``<select>`` (a page without the widget) is chosen from
+directly.
 
 The options are read from the hidden ``<select>`` the widget stands for (it holds the values
 the form sends): the combobox's label points to it.
@@ -142,7 +143,7 @@ def choose(box: Locator, wanted: str, field: str, *, placeholder_ok: bool = Fals
     if option is None:
         raise OptionUnavailable((f"« {wanted} » ne figure pas dans la liste « {field} ».",))
     if option.value != state.value:
-        pick(box, option, widget=state.widget)
+        pick(box, option, widget=state.widget, among=len(state.options))
     return option
 
 
@@ -154,14 +155,21 @@ def choose_value(box: Locator, value: str) -> None:
     option = next((o for o in state.options if o.value == value), None)
     if option is None:
         raise OptionUnavailable((f"La valeur « {value} » ne figure pas dans la liste.",))
-    pick(box, option, widget=state.widget)
+    pick(box, option, widget=state.widget, among=len(state.options))
 
 
-def pick(box: Locator, option: Option, *, widget: bool | None = None) -> None:
+#: From this many options, a person narrows the list with its search box before clicking.
+SEARCH_FROM = 12
+
+
+def pick(
+    box: Locator, option: Option, *, widget: bool | None = None, among: int = SEARCH_FROM
+) -> None:
     """Make the list ``box`` hold ``option``, as a person does.
 
-    A Select2 widget: click it, type the option's text in the drop-down's search box, click
-    the option. A plain ``<select>``: choose the option. ``widget`` None: asked of the page.
+    A Select2 widget: click it, type the option's text in the drop-down's search box when
+    the list is long (``among``: how many options it has), click the option. A plain
+    ``<select>``: choose the option. ``widget`` None: asked of the page.
     """
     if widget is None:
         widget = bool(box.evaluate("el => el.tagName !== 'SELECT'"))
@@ -172,7 +180,6 @@ def pick(box: Locator, option: Option, *, widget: bool | None = None) -> None:
     box.click()
     # Select2 appends the open drop-down to the page's end; one is open at a time.
     results = page.get_by_role("listbox").and_(page.locator(_SEEN))
-    search = page.get_by_role("searchbox")
-    if option.label:
-        search.fill(option.label)
+    if option.label and among >= SEARCH_FROM:
+        page.get_by_role("searchbox").fill(option.label)
     results.get_by_role("option", name=option.label, exact=True).first.click()

@@ -119,7 +119,7 @@ class FormBlock(PageObject):
         if option is None:
             raise OptionUnavailable((f"« {wanted} » ne figure pas dans la liste « {label} ».",))
         if option.value != known[0]:
-            pick(field or self.field(label), option)
+            pick(field or self.field(label), option, among=len(known[1]))
             if self.shown is not None:
                 self.shown[label] = (option.value, known[1])
         return option
@@ -293,7 +293,7 @@ class FournisseurBlock(FormBlock):
         if not accounts:
             return None
         chosen = match_account(accounts, wanted) or accounts[0]
-        pick(self.coordonnees, chosen)
+        pick(self.coordonnees, chosen, among=len(accounts))
         return chosen
 
     def choose_account(self, wanted: str) -> Option:
@@ -309,7 +309,7 @@ class FournisseurBlock(FormBlock):
                     f"(proposées : {offered}).",
                 )
             )
-        pick(self.coordonnees, chosen)
+        pick(self.coordonnees, chosen, among=len(accounts))
         return chosen
 
 
