@@ -52,6 +52,9 @@ class WorkSession:
         self._page: Page | None = None
         self._cdp: CDPSession | None = None
         self._crashed = False
+        #: The cookies the last login ended with, and whose they were ((portal, account)): the
+        #: next login of the same account starts from them, as a person's browser does.
+        self._last_login: tuple[tuple[str, str], Any] | None = None
         #: Server time the portal reported (``Server-Timing: app;dur=…``), in milliseconds.
         self.server_ms = 0.0
 
@@ -164,7 +167,19 @@ class WorkSession:
             self._cdp = None
 
     def _login_state(self) -> tuple[Any, str]:
-        context = new_context(self.browser, self.settings)
+        """Log in in an untraced context; its cookies and the page reached.
+
+        A new login of the same account starts from the cookies the last one ended with:
+        while the identity provider still knows the browser (single sign-on), « Se
+        connecter » comes straight back to « Accueil » and neither the password nor a code
+        is asked, as for a person whose application session ended. Otherwise the portal
+        shows its login form and the whole login is done. A login that fails starts the next
+        one afresh.
+        """
+        key = (self.portal.url, self.portal.identifiant)
+        carried = self._last_login[1] if self._last_login and self._last_login[0] == key else None
+        self._last_login = None
+        context = new_context(self.browser, self.settings, storage_state=carried)
         try:
             page = context.new_page()
             login_scenario(
@@ -174,7 +189,9 @@ class WorkSession:
                 password=self.portal.password.reveal(),
                 otp=self.portal.otp_callback(),
             )
-            return context.storage_state(), page.url
+            state = context.storage_state()
+            self._last_login = (key, state)
+            return state, page.url
         finally:
             _quietly(context.close)
 
@@ -199,6 +216,7 @@ class WorkSession:
         self._crashed = False
 
     def logout(self) -> None:
+        self._last_login = None  # the portal ends the identity provider's session too
         if self._page is None or self._page.is_closed():
             return
         from pages.navigation import Navigator

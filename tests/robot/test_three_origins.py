@@ -11,10 +11,14 @@ leaves no session cookie, code or secret in any file of the run.
 from __future__ import annotations
 
 import email
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from email import policy
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -117,7 +121,8 @@ def test_a_plan_runs_through_the_three_origins_with_the_emailed_code_and_session
     assert _cpp_pages(run_dir) > 0, "the run never reached the /cpp/ application"
     assert verify_bundle(run_dir) == []
     codes = _all_codes(fresh_sandbox.maildir)
-    assert len(codes) >= 2
+    # The new logins went through single sign-on: the identity provider's session lived on.
+    assert len(codes) == 1
     secrets = [fresh_sandbox.options.password, *codes, *_issued(fresh_sandbox)]
     assert _leaks(result.out_dir, secrets) == []
     assert fresh_sandbox.options.password not in result.output
@@ -239,3 +244,49 @@ def test_check_portal_names_the_origins_it_visited(
     assert "Origines visitées (3)" in result.output
     for name in ("portail", "idp", "cpp"):
         assert origins[name] in result.output
+
+
+def _log_in_twice(sandbox: RunningSandbox, between: list[str]) -> dict[str, Any]:
+    """A WorkSession logs in, the admin interface ends ``between``, it logs in again (its
+    own process: see ``_sso_login.py``)."""
+    with subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "_sso_login.py"),
+            sandbox.url,
+            sandbox.options.user,
+            sandbox.options.password,
+            str(sandbox.maildir),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as driver:
+        assert driver.stdout is not None and driver.stdin is not None
+        assert driver.stdout.readline().strip() == "connecté"
+        for ended in between:
+            assert sandbox.admin("POST", ended).status_code == 200
+        out, err = driver.communicate("\n", timeout=180)
+    assert driver.returncode == 0, err[-2000:]
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(
+    ("ended", "codes_again"),
+    [
+        (["sessions/expire"], 0),  # the identity provider still knows the browser
+        (["idp/expire", "sessions/expire"], 1),  # it does not: the whole login again
+    ],
+)
+def test_a_new_login_goes_through_single_sign_on_while_the_identity_session_lives(
+    fresh_sandbox: RunningSandbox, ended: list[str], codes_again: int
+) -> None:
+    fresh_sandbox.reset(otp=True)
+
+    seen = _log_in_twice(fresh_sandbox, ended)
+
+    assert seen["first"] == 1
+    assert seen["again"] == codes_again
+    assert seen["synthese"].startswith(fresh_sandbox.origins["cpp"] + "/cpp/")
