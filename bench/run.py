@@ -97,6 +97,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="un petit échantillon, pour un coup d'œil")
     p.add_argument("--only", default="", help="ids à mesurer, séparés par des virgules")
     p.add_argument("--floor-n", type=int, default=25, help="factures du plancher (défaut 25)")
+    p.add_argument(
+        "--origines",
+        dest="origins",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="le bac à sable sur une origine (défaut, comparable aux mesures passées) ou sur "
+        "trois comme le portail réel (portail, fournisseur d'identité, application /cpp/)",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="dossier")
     p.add_argument("--robot-root", type=Path, default=ROOT, help="code du robot à mesurer")
     p.add_argument("--browser", default=None, help="Chromium à lancer (CHORUS_BROWSER du robot)")
@@ -286,7 +295,7 @@ def measure(
     extra = dict(item.split("=", 1) for item in args.set)
     if args.browser:
         extra["CHORUS_BROWSER"] = args.browser
-    options = SandboxOptions(data_dir=work / "sandbox", seed=0)
+    options = SandboxOptions(data_dir=work / "sandbox", seed=0, origins=args.origins)
     with start_sandbox(options, mode="process") as sandbox:
         for index, config in enumerate(configs, start=1):
             print(f"[{index}/{len(configs)}] {config.id}", flush=True)
@@ -298,7 +307,7 @@ def measure(
                 errors.append(f"{config.id} : {exc}")
                 print(f"  échec : {exc}", file=sys.stderr, flush=True)
                 continue
-            row = make_row(run, floor)
+            row = make_row(run, floor) | {"origins": args.origins}
             rows.append(row)
             print(
                 f"  {row['done']}/{row['n']} en {row['wall_s']} s — {row['invoices_per_minute']} "

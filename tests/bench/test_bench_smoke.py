@@ -31,6 +31,7 @@ def test_benchmark_row_has_every_field_of_the_issue(results: Path) -> None:
     (row,) = _latest(results)["rows"]
     assert [field for field in REQUIRED_FIELDS if field not in row] == []
     assert (row["n"], row["workers"], row["latency_ms"], row["audit"]) == (3, 1, 0, False)
+    assert row["origins"] == 1  # comparable to the figures measured before the three origins
     assert row["rss_growth_pct"] is None  # only the long run measures growth
 
 
@@ -70,3 +71,14 @@ def test_benchmark_writes_a_markdown_table_and_a_png_chart_beside_the_json(resul
     assert "| n3-l0-w1-off | 3 | 1 | 0 | off | 3 |" in table
     assert "## Targets" in table
     assert (results / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_benchmark_measures_the_portal_on_three_origins_when_asked(tmp_path: Path) -> None:
+    args = ["--n", "2", "--workers", "1", "--latency", "0", "--audit", "off", "--floor-n", "1"]
+    run_bench("run", *args, "--origines", "3", "--out", str(tmp_path))
+    (row,) = _latest(tmp_path)["rows"]
+    assert (row["origins"], row["done"], row["exit_code"]) == (3, 2, 0)
+    # The floor walks the same pages, under the application's /cpp/, once logged in through
+    # the shell and the identity provider.
+    assert row["floor_requests_per_invoice"] == 11
+    assert row["requests_per_invoice"] > row["floor_requests_per_invoice"]  # logins amortized
