@@ -63,6 +63,11 @@ def install_popup_handler(page: Page) -> None:
     _HANDLED_PAGES.add(page)
 
 
+def shows(locator: Locator) -> bool:
+    """Whether the page shows ``locator`` now (its first match, visible), without waiting."""
+    return bool(locator.count()) and locator.first.is_visible()
+
+
 def popup(page: Page) -> Locator:
     """The « Information » pop-up."""
     return page.get_by_role("dialog", name=Labels.POPUP, exact=True)
@@ -113,11 +118,11 @@ def raise_for_error_page(page: Page, *, login_allowed: bool = False) -> None:
             "Le portail demande de se reconnecter (page refusée par l'application de "
             "facturation : session absente)."
         )
-    if login_form(page).count() and login_form(page).first.is_visible():
+    if shows(login_form(page)):
         expired = page.get_by_text(Labels.SESSION_EXPIRED)
         reason = "session expirée" if expired.count() else "formulaire de connexion affiché"
         raise LoginRequired(f"Le portail demande de se reconnecter ({reason}).")
-    if public_page(page).count() and public_page(page).first.is_visible():
+    if shows(public_page(page)):
         raise LoginRequired("Le portail demande de se reconnecter (page publique affichée).")
 
 

@@ -74,12 +74,7 @@ class ListState:
 def labelled(scope: Page | Locator, label: str | re.Pattern[str]) -> Locator:
     """The control named ``label`` (whole text when a string) that a person sees: a field,
     or a list's combobox — never the hidden ``<select>`` a Select2 widget stands for."""
-    found = (
-        scope.get_by_label(label, exact=True)
-        if isinstance(label, str)
-        else (scope.get_by_label(label))
-    )
-    return found.and_(scope.locator(_SEEN))
+    return scope.get_by_label(label, exact=True).and_(scope.locator(_SEEN))
 
 
 def read_list(box: Locator) -> ListState:

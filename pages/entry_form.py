@@ -114,8 +114,9 @@ class EntryForm(PageObject):
                     [Option(str(v), clean(str(t))) for v, t in options]
                     if options is not None
                     else None,
+                    bool(widget),
                 )
-                for label, (value, options) in fields.items()
+                for label, (value, options, widget) in fields.items()
             }
             for legend, fields in found
         }

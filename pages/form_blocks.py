@@ -15,7 +15,16 @@ from playwright.sync_api import Locator, Page, Response
 
 from pages._base import PageObject
 from pages._guard import session_gone, wait_for_screen
-from pages._options import NATIVE, Option, choose, find_option, labelled, pick, real_options
+from pages._options import (
+    NATIVE,
+    Option,
+    choose,
+    find_option,
+    labelled,
+    pick,
+    read_list,
+    real_options,
+)
 from pages._parse import clean, format_date_iso
 from pages.errors import LoginRequired, OptionUnavailable, PortalUnavailable
 
@@ -50,8 +59,8 @@ class Labels:
 
 
 #: What every block of the form shows, read in one round trip (:meth:`EntryForm.read_shown`):
-#: [legend, {label: [value, options of a list or null]}] per ``<fieldset>``, each control by
-#: the text of its ``<label>`` (or its ``aria-label``).
+#: [legend, {label: [value, options of a list or null, whether a widget stands for it]}] per
+#: ``<fieldset>``, each control by the text of its ``<label>`` (or its ``aria-label``).
 READ_SHOWN = """
 groups => groups.map(group => {
   const text = el => (el.innerText || el.textContent || '').trim();
@@ -66,14 +75,16 @@ groups => groups.map(group => {
       control.tagName === 'SELECT'
         ? Array.from(control.options).map(o => [o.value, (o.label || o.textContent || '').trim()])
         : null,
+      control.getAttribute('aria-hidden') === 'true',
     ];
   }
   return [legend ? text(legend) : '', fields];
 })
 """
 
-#: A field as the form showed it: its value, and its options when it is a list.
-Shown = tuple[str, list[Option] | None]
+#: A field as the form showed it: its value, its options when it is a list, and whether a
+#: widget (Select2) stands for it, the list itself hidden.
+Shown = tuple[str, list[Option] | None, bool]
 
 
 class FormBlock(PageObject):
@@ -107,7 +118,7 @@ class FormBlock(PageObject):
             return
         (field or self.field(label)).fill(value)
         if known is not None and self.shown is not None:
-            self.shown[label] = (value, known[1])
+            self.shown[label] = (value, known[1], known[2])
 
     def choose_field(self, label: str, wanted: str, field: Locator | None = None) -> Option:
         """Choose the option of the list labelled ``label`` matching ``wanted`` (see
@@ -119,9 +130,9 @@ class FormBlock(PageObject):
         if option is None:
             raise OptionUnavailable((f"« {wanted} » ne figure pas dans la liste « {label} ».",))
         if option.value != known[0]:
-            pick(field or self.field(label), option, among=len(known[1]))
+            pick(field or self.field(label), option, widget=known[2], among=len(known[1]))
             if self.shown is not None:
-                self.shown[label] = (option.value, known[1])
+                self.shown[label] = (option.value, known[1], known[2])
         return option
 
     def is_list(self, label: str, field: Locator) -> bool:
@@ -286,20 +297,25 @@ class FournisseurBlock(FormBlock):
     def accounts(self) -> list[Option]:
         return real_options(self.coordonnees)
 
+    def _accounts(self) -> tuple[list[Option], bool]:
+        """The accounts offered, and whether a widget stands for their list (one read)."""
+        state = read_list(self.coordonnees)
+        return [o for o in state.options if o.value.strip()], state.widget
+
     def set_account(self, wanted: str = "") -> Option | None:
         """Choose the account matching ``wanted`` (« Libellé - IBAN », or an IBAN), else the
         first one; None when the structure has no account."""
-        accounts = self.accounts()
+        accounts, widget = self._accounts()
         if not accounts:
             return None
         chosen = match_account(accounts, wanted) or accounts[0]
-        pick(self.coordonnees, chosen, among=len(accounts))
+        pick(self.coordonnees, chosen, widget=widget, among=len(accounts))
         return chosen
 
     def choose_account(self, wanted: str) -> Option:
         """Choose the account ``wanted`` names (see :func:`match_account`); OptionUnavailable,
         naming the accounts offered, when none matches."""
-        accounts = self.accounts()
+        accounts, widget = self._accounts()
         chosen = match_account(accounts, wanted)
         if chosen is None:
             offered = " ; ".join(account.label for account in accounts) or "aucune"
@@ -309,7 +325,7 @@ class FournisseurBlock(FormBlock):
                     f"(proposées : {offered}).",
                 )
             )
-        pick(self.coordonnees, chosen, among=len(accounts))
+        pick(self.coordonnees, chosen, widget=widget, among=len(accounts))
         return chosen
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
-from pages._guard import goto, messages, navigation
+from pages._guard import goto, messages, navigation, shows
 from pages.errors import FormRejected
 
 
@@ -54,18 +54,14 @@ class LoginPage(PageObject):
         home = _home_heading(self.page)
         landing = self.connect_link.or_(self.password).or_(home)
         goto(self.page, base_url, landing, "Page d'accueil publique", login_allowed=True)
-        if self._shows(self.password) or self._shows(home):
+        if shows(self.password) or shows(home):
             return  # already on the login form, or still logged in
         with navigation(self.page, self.password.or_(home), "Connexion", login_allowed=True):
             self.connect_link.click()
 
     def is_logged_in(self) -> bool:
         """True when the portal shows its home page rather than the login form."""
-        return self._shows(_home_heading(self.page)) and not self._shows(self.password)
-
-    @staticmethod
-    def _shows(locator: Locator) -> bool:
-        return bool(locator.count()) and locator.first.is_visible()
+        return shows(_home_heading(self.page)) and not shows(self.password)
 
     def login(self, identifiant: str, password: str) -> bool:
         """Fill and send the form; True when the portal then asks for the one-time code.
@@ -81,7 +77,7 @@ class LoginPage(PageObject):
         expected = _home_heading(self.page).or_(otp_box).or_(self.page.get_by_role("alert"))
         with navigation(self.page, expected, "Connexion", login_allowed=True):
             self.submit_button.click()
-        if otp_box.count() and otp_box.is_visible():
+        if shows(otp_box):
             return True
         if _home_heading(self.page).count():
             return False

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Locator, Page
 
 from pages._base import PageObject
-from pages._guard import goto, messages, navigation, portal_timeouts, public_page
+from pages._guard import goto, messages, navigation, portal_timeouts, public_page, shows
 from pages.entry_form import EntryForm
 from pages.errors import ElementMissing, FormRejected
 from pages.rejection_window import RejectionWindow
@@ -301,7 +301,7 @@ class Navigator(PageObject):
 
     def _on(self, locator: Locator) -> bool:
         with portal_timeouts("Navigation"):
-            return bool(locator.count()) and locator.first.is_visible()
+            return shows(locator)
 
     def _remember(self, key: str) -> None:
         self._store(key, self.page.url)

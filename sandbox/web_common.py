@@ -421,13 +421,3 @@ def page_params(request: Request) -> tuple[int, int]:
 
 def pages_count(total: int, size: int) -> int:
     return max(1, math.ceil(total / size))
-
-
-def query_with(request: Request, **changes: Any) -> str:
-    """The current query string with some parameters changed (for pagination links)."""
-    params = {k: v for k, v in request.query_params.items() if k != "fragment"}
-    for key, value in changes.items():
-        params[key] = str(value)
-    from urllib.parse import urlencode
-
-    return "?" + urlencode(params)

@@ -25,13 +25,16 @@ touched; 3 the portal failed: the folder is left as it was.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -288,22 +291,27 @@ def _follow_all(config: Config, portal: PortalTarget, wanted: Sequence[Target]) 
         try:
             listed: Listed | None = None
             if len(wanted) >= EXPORT_FROM:  # every invoice read from one « Exporter »
-                try:
-                    listed = listed_invoices(session.page)
-                except SessionLost:
-                    session.login()
-                    listed = listed_invoices(session.page)
+                listed = _once_more_if_lost(session, listed_invoices)
             for target in wanted:
-                try:
-                    seen = follow_invoice(session.page, target.numero, listed)
-                except SessionLost:
-                    session.login()  # the portal ended the session: once more, logged in
-                    seen = follow_invoice(session.page, target.numero, listed)
+                follow = partial(follow_invoice, numero=target.numero, listed=listed)
+                seen = _once_more_if_lost(session, follow)
                 logger.info("Suivi de {} : « {} »", target.numero, seen.statut or "introuvable")
                 followed.append(Followed(target, seen, datetime.now(PARIS)))
         finally:
             session.logout()
     return followed
+
+
+_T = TypeVar("_T")
+
+
+def _once_more_if_lost(session: WorkSession, read: Callable[[Page], _T]) -> _T:
+    """``read(page)``; when the portal ended the session, once more, logged in again."""
+    try:
+        return read(session.page)
+    except SessionLost:
+        session.login()
+        return read(session.page)
 
 
 def _instant(text: str | None) -> datetime | None:
